@@ -1,0 +1,22 @@
+// Package builtins assembles the Starlark modules every tkx script sees as
+// predeclared globals. Each module lives in its own package (starnp,
+// startinker, …) over the Go package that does the work.
+package builtins
+
+import (
+	"github.com/tkx-dev/tkx/builtins/starnp"
+	"github.com/tkx-dev/tkx/host"
+)
+
+// All returns the builtin modules in the order `tkx doc` lists them.
+func All() []*host.Module {
+	return []*host.Module{
+		starnp.Module,
+	}
+}
+
+// NewInterpreter returns an interpreter with every builtin module.
+func NewInterpreter(opts host.Options) *host.Interpreter {
+	opts.Modules = append(All(), opts.Modules...)
+	return host.New(opts)
+}
