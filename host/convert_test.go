@@ -35,9 +35,9 @@ func TestFromStarlarkKeepsDictOrder(t *testing.T) {
 
 func TestFromStarlarkRejects(t *testing.T) {
 	for src, want := range map[string]string{
-		`{"a": 1 << 70}`:   "overflows int64",
-		`{1: 2}`:           "keys must be strings",
-		`[{"x": [len]}]`:   "cannot convert builtin_function_or_method at [0].x[0]",
+		`{"a": 1 << 70}`:  "overflows int64",
+		`{1: 2}`:          "keys must be strings",
+		`[{"x": [len]}]`:  "cannot convert builtin_function_or_method at [0].x[0]",
 		`{"a": set([1])}`: "", // sets convert to lists
 	} {
 		_, err := host.FromStarlark(eval(t, src))

@@ -101,7 +101,9 @@ def main(cfg):
 func TestNoConfigStillRuns(t *testing.T) {
 	var printed []string
 	in := memInterp(map[string]string{"r.star": "def main(cfg):\n    print(len(cfg))\n"}, host.Options{
-		Print: func(pos syntax.Position, msg string) { printed = append(printed, fmt.Sprintf("%s:%d %s", pos.Filename(), pos.Line, msg)) },
+		Print: func(pos syntax.Position, msg string) {
+			printed = append(printed, fmt.Sprintf("%s:%d %s", pos.Filename(), pos.Line, msg))
+		},
 	})
 	r, err := in.LoadRecipe(context.Background(), "r.star", nil, nil)
 	if err != nil {

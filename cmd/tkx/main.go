@@ -83,4 +83,3 @@ func printHelp(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nRun `tkx help COMMAND` for a command's options.")
 }
-
