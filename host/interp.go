@@ -189,6 +189,10 @@ func Context(thread *starlark.Thread) context.Context {
 	return context.Background()
 }
 
+// SetContext replaces the context of a thread (the REPL gives every
+// evaluation its own, so Ctrl-C cancels one evaluation, not the session).
+func SetContext(thread *starlark.Thread, ctx context.Context) { thread.SetLocal(localContext, ctx) }
+
 // InterpreterOf returns the interpreter that made thread, or nil.
 func InterpreterOf(thread *starlark.Thread) *Interpreter {
 	in, _ := thread.Local(localInterp).(*Interpreter)

@@ -81,7 +81,7 @@ func replCmd(args []string, stdout, stderr io.Writer) int {
 	defer signal.Stop(sigs)
 	go func() {
 		for range sigs {
-			in.RequestStop()
+			s.Interrupt()
 		}
 	}()
 

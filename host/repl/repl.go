@@ -11,6 +11,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
@@ -26,11 +27,15 @@ type Session struct {
 	globals starlark.StringDict
 	out     io.Writer
 	exited  bool
+	ctx     context.Context
+
+	mu         sync.Mutex
+	cancelEval context.CancelFunc
 }
 
 // New returns a session whose results and errors go to out.
 func New(ctx context.Context, in *host.Interpreter, out io.Writer) *Session {
-	s := &Session{in: in, globals: starlark.StringDict{}, out: out}
+	s := &Session{in: in, globals: starlark.StringDict{}, out: out, ctx: ctx}
 	s.thread, s.release = in.NewThread(ctx, "repl")
 	s.globals["help"] = starlark.NewBuiltin("help", s.help)
 	s.globals["exit"] = starlark.NewBuiltin("exit", s.exit)
@@ -124,7 +129,30 @@ func (s *Session) Eval(src string) error {
 	return nil
 }
 
+// Interrupt cancels the evaluation in progress (Ctrl-C); the session goes on.
+func (s *Session) Interrupt() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancelEval != nil {
+		s.cancelEval()
+		s.thread.Cancel("interrupted")
+	}
+}
+
 func (s *Session) execFile(f *syntax.File) error {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	s.cancelEval = cancel
+	s.mu.Unlock()
+	host.SetContext(s.thread, ctx)
+	defer func() {
+		s.mu.Lock()
+		s.cancelEval = nil
+		s.mu.Unlock()
+		cancel()
+		s.thread.Uncancel()
+		host.SetContext(s.thread, s.ctx)
+	}()
 	if len(f.Stmts) == 1 {
 		if expr, ok := f.Stmts[0].(*syntax.ExprStmt); ok {
 			v, err := starlark.EvalExprOptions(host.Dialect(), s.thread, expr.X, s.env())

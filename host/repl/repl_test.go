@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tkx-dev/tkx/builtins/starnp"
 	"github.com/tkx-dev/tkx/host"
@@ -112,5 +113,32 @@ func TestExit(t *testing.T) {
 	feed(t, s, "exit()")
 	if !s.Exited() {
 		t.Fatal("exit() did not end the session")
+	}
+}
+
+func TestInterruptCancelsOneEvaluation(t *testing.T) {
+	s, out := newSession(t)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		feed(t, s, "def spin():", "    while True:", "        pass", "", "spin()")
+	}()
+	// Interrupt until the evaluation has stopped (it may not have started yet).
+	for stopped := false; !stopped; {
+		s.Interrupt()
+		select {
+		case <-done:
+			stopped = true
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if !strings.Contains(out.String(), "interrupted") {
+		t.Fatalf("output %q", out.String())
+	}
+	// The session still works.
+	out.Reset()
+	feed(t, s, "1 + 1")
+	if out.String() != "2\n" {
+		t.Fatalf("after interrupt: %q", out.String())
 	}
 }
