@@ -4,7 +4,15 @@
 package builtins
 
 import (
+	"github.com/tkx-dev/tkx/builtins/stardatasets"
+	"github.com/tkx-dev/tkx/builtins/stargrading"
+	"github.com/tkx-dev/tkx/builtins/starmllog"
+	"github.com/tkx-dev/tkx/builtins/starmodelinfo"
 	"github.com/tkx-dev/tkx/builtins/starnp"
+	"github.com/tkx-dev/tkx/builtins/starrenderers"
+	"github.com/tkx-dev/tkx/builtins/starsupervised"
+	"github.com/tkx-dev/tkx/builtins/startinker"
+	"github.com/tkx-dev/tkx/builtins/startokenizers"
 	"github.com/tkx-dev/tkx/host"
 )
 
@@ -12,6 +20,14 @@ import (
 func All() []*host.Module {
 	return []*host.Module{
 		starnp.Module,
+		startinker.Module,
+		startokenizers.Module,
+		starrenderers.Module,
+		starmodelinfo.Module,
+		stardatasets.Module,
+		starsupervised.Module,
+		stargrading.Module,
+		starmllog.Module,
 	}
 }
 

@@ -24,12 +24,21 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 const (
 	// kcBlock is the k-chunk length: panels of kcBlock×nr floats of B stay
 	// in L1 while a worker sweeps row blocks of A.
 	kcBlock = 256
+	// kcBlockTA is the k-chunk for transA products: their A micro-panel
+	// touches a new cache line per k step, so a shorter chunk keeps A and
+	// the B panel together in L1.
+	kcBlockTA = 128
+	// dotRun: column groups per dot-kernel call.
+	dotRun = 16
+	// tasksPerWorker: tile-grid tasks per goroutine, for load balance.
+	tasksPerWorker = 4
 	// mcBytes bounds the A rows one sweep touches (kept in L2).
 	mcBytes = 1 << 20
 	// DotMaxM is the largest m for which NT products use dot kernels.
@@ -120,9 +129,41 @@ func CheckSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// span returns worker w's share [lo, hi) of total items split over workers.
-func span(total, workers, w int) (lo, hi int) {
-	return w * total / workers, (w + 1) * total / workers
+// taskGrid picks how many row-block ranges (tr) and column-panel ranges (tc)
+// to cut an rb×cp tile grid into: about tasksPerWorker tasks per worker,
+// splitting rows first (whole rows of tiles share the A block in cache).
+func taskGrid(rb, cp, workers int) (tr, tc int) {
+	if workers <= 1 {
+		return 1, 1
+	}
+	want := workers * tasksPerWorker
+	tr = min(rb, want)
+	tc = min(cp, ceilDiv(want, tr))
+	return tr, tc
+}
+
+// parallelTasks runs fn(0..ntasks-1) on up to workers goroutines (the
+// calling one included), each claiming the next task from a shared counter,
+// so a goroutine slowed down by other load on its core simply takes fewer
+// tasks.
+func parallelTasks(workers, ntasks int, fn func(t int)) {
+	workers = min(workers, ntasks)
+	if workers <= 1 {
+		for t := 0; t < ntasks; t++ {
+			fn(t)
+		}
+		return
+	}
+	var next atomic.Int64
+	parallel(workers, func(int) {
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= ntasks {
+				return
+			}
+			fn(t)
+		}
+	})
 }
 
 // parallel runs fn(0..workers-1), fn(0) on the calling goroutine.
@@ -207,23 +248,23 @@ func gemm(im *impl, maxWorkers int, tA, tB bool, m, n, k int, alpha float32, a [
 		return k0*ldb + jb*nr
 	}
 
-	// Partition the tile grid: contiguous row-block ranges when there are
-	// enough row blocks, else column-panel ranges.
-	byRows := rb >= workers || rb >= cp
-	if byRows {
-		workers = min(workers, rb)
-	} else {
-		workers = min(workers, cp)
+	// Split the tile grid into rectangular tasks (ranges of row blocks ×
+	// ranges of column panels), about 4 per worker, handed out through an
+	// atomic counter. Which goroutine runs a task does not matter for the
+	// result: a task computes its tiles completely, with the k chunks in
+	// order, so every C element is written by exactly one goroutine.
+	kcb := kcBlock
+	if tA {
+		kcb = kcBlockTA
 	}
-	parallel(workers, func(w int) {
-		r0, r1, c0, c1 := 0, rb, 0, cp
-		if byRows {
-			r0, r1 = span(rb, workers, w)
-		} else {
-			c0, c1 = span(cp, workers, w)
-		}
-		for k0 := 0; k0 < k; k0 += kcBlock {
-			kc := min(kcBlock, k-k0)
+	tr, tc := taskGrid(rb, cp, workers)
+	gr, gc := ceilDiv(rb, tr), ceilDiv(cp, tc)
+	tr, tc = ceilDiv(rb, gr), ceilDiv(cp, gc)
+	parallelTasks(workers, tr*tc, func(t int) {
+		r0, c0 := (t/tc)*gr, (t%tc)*gc
+		r1, c1 := min(rb, r0+gr), min(cp, c0+gc)
+		for k0 := 0; k0 < k; k0 += kcb {
+			kc := min(kcb, k-k0)
 			bt, lc := beta, beta != 0
 			if k0 > 0 {
 				bt, lc = 1, true
@@ -252,32 +293,29 @@ func gemm(im *impl, maxWorkers int, tA, tB bool, m, n, k int, alpha float32, a [
 // jb*nr..jb*nr+nr-1 as k rows of nr floats, zero-padded past n.
 func packB(tB bool, k, n, nr int, b []float32, ldb int, dst []float32, workers int) {
 	cp := ceilDiv(n, nr)
-	parallel(workers, func(w int) {
-		lo, hi := span(cp, workers, w)
-		for jb := lo; jb < hi; jb++ {
-			j0 := jb * nr
-			cols := min(nr, n-j0)
-			panel := dst[jb*k*nr : (jb+1)*k*nr]
-			if !tB {
-				for p := 0; p < k; p++ {
-					row := panel[p*nr : p*nr+nr]
-					copy(row, b[p*ldb+j0:p*ldb+j0+cols])
-					clear(row[cols:])
-				}
-				continue
+	parallelTasks(workers, cp, func(jb int) {
+		j0 := jb * nr
+		cols := min(nr, n-j0)
+		panel := dst[jb*k*nr : (jb+1)*k*nr]
+		if !tB {
+			for p := 0; p < k; p++ {
+				row := panel[p*nr : p*nr+nr]
+				copy(row, b[p*ldb+j0:p*ldb+j0+cols])
+				clear(row[cols:])
 			}
-			if cols < nr {
-				clear(panel)
-			}
-			const pb = 64
-			for p0 := 0; p0 < k; p0 += pb {
-				p1 := min(k, p0+pb)
-				for jj := 0; jj < cols; jj++ {
-					src := b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p1]
-					d := panel[p0*nr+jj:]
-					for p, v := range src {
-						d[p*nr] = v
-					}
+			return
+		}
+		if cols < nr {
+			clear(panel)
+		}
+		const pb = 64
+		for p0 := 0; p0 < k; p0 += pb {
+			p1 := min(k, p0+pb)
+			for jj := 0; jj < cols; jj++ {
+				src := b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p1]
+				d := panel[p0*nr+jj:]
+				for p, v := range src {
+					d[p*nr] = v
 				}
 			}
 		}
@@ -289,24 +327,37 @@ func packB(tB bool, k, n, nr int, b []float32, ldb int, dst []float32, workers i
 func gemmDot(im *impl, workers, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	dr, dc := im.dotRows, im.dotCols
 	groups := ceilDiv(n, dc)
-	workers = min(workers, groups)
 	chunk := k
 	if im.name == PathGeneric {
 		chunk = kcBlock // same chunking as tileGeneric: rows independent of m
 	}
-	parallel(workers, func(w int) {
-		g0, g1 := span(groups, workers, w)
+	// Tasks are ranges of column groups, about tasksPerWorker per worker.
+	per := max(1, groups/max(1, workers*tasksPerWorker))
+	if workers <= 1 {
+		per = groups
+	}
+	parallelTasks(workers, ceilDiv(groups, per), func(t int) {
+		g0, g1 := t*per, min(groups, (t+1)*per)
 		for k0 := 0; k0 < k; k0 += chunk {
 			kc := min(chunk, k-k0)
 			bt, lc := beta, beta != 0
 			if k0 > 0 {
 				bt, lc = 1, true
 			}
-			for g := g0; g < g1; g++ {
-				j := g * dc
-				cols := min(dc, n-j)
+			// Full groups in runs of up to dotRun (the B rows of a run stay
+			// in L1 while every row block uses them), then a partial group.
+			full := min(g1, n/dc)
+			for gs := g0; gs < full; gs += dotRun {
+				ng := min(dotRun, full-gs)
+				j := gs * dc
 				for i := 0; i < m; i += dr {
-					im.dot(kc, min(dr, m-i), cols, a, i*lda+k0, lda, b, j*ldb+k0, ldb, c, i*ldc+j, ldc, alpha, bt, lc)
+					im.dot(kc, min(dr, m-i), dc, ng, a, i*lda+k0, lda, b, j*ldb+k0, ldb, c, i*ldc+j, ldc, alpha, bt, lc)
+				}
+			}
+			if g1 > full {
+				j := full * dc
+				for i := 0; i < m; i += dr {
+					im.dot(kc, min(dr, m-i), n-j, 1, a, i*lda+k0, lda, b, j*ldb+k0, ldb, c, i*ldc+j, ldc, alpha, bt, lc)
 				}
 			}
 		}
