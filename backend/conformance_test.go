@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -50,10 +51,30 @@ func floatsOf(td protocol.TensorData) []float32 {
 
 // TestConformance runs a protocol conformance sequence against `tkx serve`'s
 // handler on a real socket, with raw HTTP (no tinker client), on the tiny
-// local model.
+// local model, then restarts the server over the same data directory.
+//
+// With TKX_CONFORMANCE_URL set (e.g. http://127.0.0.1:8100 of a running
+// `tkx serve`, and TKX_CONFORMANCE_KEY for its --api-key) the same
+// sequence runs against that server instead, without the restart.
 func TestConformance(t *testing.T) {
+	if u := os.Getenv("TKX_CONFORMANCE_URL"); u != "" {
+		c := &rawClient{t: t, base: strings.TrimRight(u, "/"), hc: &http.Client{Timeout: 60 * time.Second}, key: os.Getenv("TKX_CONFORMANCE_KEY")}
+		conformance(t, c, nil)
+		return
+	}
 	dir := t.TempDir()
 	_, c, stop := startServer(t, dir, nil)
+	restart := func() *rawClient {
+		stop()
+		_, c2, _ := startServer(t, dir, nil)
+		return c2
+	}
+	conformance(t, c, restart)
+}
+
+// conformance is the sequence; restart, when not nil, restarts the server
+// over the same data directory and returns a client for the new one.
+func conformance(t *testing.T, c *rawClient, restart func() *rawClient) {
 	const base = "tkx/local-tiny"
 
 	// Bootstrap.
@@ -222,7 +243,11 @@ func TestConformance(t *testing.T) {
 	if code := c.get(protocol.CheckpointPath(mid, "weights/step6")+"/archive", &arch); code != 200 || arch.URL == "" {
 		t.Fatalf("archive url: %d %+v", code, arch)
 	}
-	resp, err := http.Get(arch.URL)
+	areq, _ := http.NewRequest("GET", arch.URL, nil)
+	if c.key != "" {
+		areq.Header.Set(protocol.HeaderAPIKey, c.key)
+	}
+	resp, err := c.hc.Do(areq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +271,7 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("publish twice: %d", code)
 	}
 	var runs protocol.TrainingRunsResponse
-	if code := c.get(protocol.PathTrainingRuns, &runs); code != 200 || runs.Cursor.TotalCount != 2 {
+	if code := c.get(protocol.PathTrainingRuns+"?limit=1000", &runs); code != 200 || !hasRun(runs, mid) {
 		t.Fatalf("training runs: %d %+v", code, runs)
 	}
 	var run protocol.TrainingRun
@@ -278,10 +303,12 @@ func TestConformance(t *testing.T) {
 
 	// Restart: a new server over the same data directory still has the
 	// checkpoints, and loading one reproduces the logprobs.
-	stop()
-	_, c2, _ := startServer(t, dir, nil)
+	c2 := c
+	if restart != nil {
+		c2 = restart()
+	}
 	var lst2 protocol.CheckpointsListResponse
-	if code := c2.get(protocol.PathCheckpoints, &lst2); code != 200 || len(lst2.Checkpoints) != 2 {
+	if code := c2.get(protocol.TrainingRunCheckpointsPath(mid), &lst2); code != 200 || len(lst2.Checkpoints) != 2 {
 		t.Fatalf("after restart: %d %+v", code, lst2)
 	}
 	sid2 := c2.session()
@@ -308,6 +335,15 @@ func TestConformance(t *testing.T) {
 	if code := c2.get(protocol.CheckpointPath(mid, "sampler_weights/step6s")+"/archive", nil); code != 404 {
 		t.Fatalf("archive of deleted: %d", code)
 	}
+}
+
+func hasRun(r protocol.TrainingRunsResponse, id string) bool {
+	for _, x := range r.TrainingRuns {
+		if x.TrainingRunID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func i32Bytes(t []int32) []byte {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -59,11 +60,24 @@ type Result struct {
 	// Value is the typed result, kept so in-process callers and tests can
 	// look at it without decoding.
 	Value any
-	// JSON is the JSON body (always set).
-	JSON []byte
+	// JSON is the JSON body; when nil it is encoded from Value on first
+	// use (protobuf results are rarely asked for as JSON).
+	JSON     []byte
+	jsonOnce sync.Once
+	jsonErr  error
 	// Proto is the protobuf body, for ForwardBackwardOutput and
 	// SampleResponse; nil for the JSON-only results.
 	Proto []byte
+}
+
+// jsonBody returns the JSON form of the result.
+func (r *Result) jsonBody() ([]byte, error) {
+	r.jsonOnce.Do(func() {
+		if r.JSON == nil {
+			r.JSON, r.jsonErr = json.Marshal(r.Value)
+		}
+	})
+	return r.JSON, r.jsonErr
 }
 
 // future is one request's eventual result.
@@ -74,8 +88,11 @@ type future struct {
 	created  time.Time
 	done     chan struct{}
 	finished time.Time
-	result   *Result
-	err      *RequestError
+	// delivered is when the full result was last sent; delivered results
+	// are dropped sooner than undelivered ones.
+	delivered time.Time
+	result    *Result
+	err       *RequestError
 }
 
 func (f *future) isDone() bool {
@@ -197,7 +214,10 @@ func (s *futureStore) gcLocked() {
 	}
 	s.lastGC = now
 	for id, f := range s.futures {
-		if f.isDone() && now.Sub(f.finished) > s.retain {
+		if !f.isDone() {
+			continue
+		}
+		if now.Sub(f.finished) > s.retain || (!f.delivered.IsZero() && now.Sub(f.delivered) > min(s.retain, deliveredRetain)) {
 			delete(s.futures, id)
 			s.expired[id] = now
 		}
@@ -207,6 +227,18 @@ func (s *futureStore) gcLocked() {
 			delete(s.expired, id)
 		}
 	}
+}
+
+// deliveredRetain is how long a result stays retrievable after it was
+// sent in full (in case the answer was lost on the way and the client asks
+// again).
+const deliveredRetain = 2 * time.Minute
+
+// markDelivered records that f's full result was sent.
+func (s *futureStore) markDelivered(f *future) {
+	s.mu.Lock()
+	f.delivered = s.nowFunc()
+	s.mu.Unlock()
 }
 
 // pending reports how many futures are not yet complete.

@@ -33,11 +33,7 @@ func fbResult(out *FBOutput) (*Result, error) {
 	if err != nil {
 		return nil, serverErr("encoding forward_backward output: %v", err)
 	}
-	jb, err := json.Marshal(resp)
-	if err != nil {
-		return nil, serverErr("encoding forward_backward output: %v", err)
-	}
-	return &Result{Value: resp, JSON: jb, Proto: pb}, nil
+	return &Result{Value: resp, Proto: pb}, nil
 }
 
 // sampleResult encodes a SampleOutput as SampleResponse.
@@ -74,9 +70,5 @@ func sampleResult(out *SampleOutput, spec SampleSpec) (*Result, error) {
 	if err != nil {
 		return nil, serverErr("encoding sample response: %v", err)
 	}
-	jb, err := json.Marshal(resp)
-	if err != nil {
-		return nil, serverErr("encoding sample response: %v", err)
-	}
-	return &Result{Value: resp, JSON: jb, Proto: pb}, nil
+	return &Result{Value: resp, Proto: pb}, nil
 }

@@ -56,9 +56,11 @@ type sequencer struct {
 	gaps     int // how many seq_ids were skipped after a timeout
 }
 
+// seenEntry remembers a seq_id's request id (not the future itself, so
+// the future store alone decides how long results stay in memory).
 type seenEntry struct {
 	kind string
-	fut  *future
+	id   string
 }
 
 func newSequencer(name string, first int, gapTimeout time.Duration, fs *futureStore, logf func(string, ...any)) *sequencer {
@@ -103,7 +105,10 @@ func (s *sequencer) submit(seq int, kind string, run func() (*Result, error)) (*
 		if e.kind != kind {
 			return nil, userErr("seq_id %d of model %s was already used by a %s request (this one is %s); seq_ids must be unique per model", seq, s.name, e.kind, kind)
 		}
-		return e.fut, nil
+		if f, st := s.futures.get(e.id); st == futureFound {
+			return f, nil
+		}
+		return nil, userErr("seq_id %d of model %s already ran (request %s) and its result has expired", seq, s.name, e.id)
 	}
 	if s.late[seq] {
 		return nil, userErr("seq_id %d of model %s arrived after the server skipped it (no request with that seq_id came within %s while later ones waited)", seq, s.name, s.gapTimeout)
@@ -118,7 +123,7 @@ func (s *sequencer) submit(seq int, kind string, run func() (*Result, error)) (*
 	f := s.futures.create(kind, s.name)
 	j := &job{seq: seq, kind: kind, fut: f, run: run}
 	s.pending[seq] = j
-	s.seen[seq] = seenEntry{kind: kind, fut: f}
+	s.seen[seq] = seenEntry{kind: kind, id: f.id}
 	s.signal()
 	return f, nil
 }

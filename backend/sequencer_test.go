@@ -161,3 +161,23 @@ func TestSequencerPanicBecomesServerError(t *testing.T) {
 		t.Fatalf("queue stopped after a panic: %v", f2.err)
 	}
 }
+
+func TestFutureStoreDropsDeliveredResultsSooner(t *testing.T) {
+	fs := newFutureStore(time.Hour)
+	now := time.Unix(1000, 0)
+	fs.nowFunc = func() time.Time { return now }
+	a, b := fs.create("K", "m"), fs.create("K", "m")
+	fs.complete(a, &Result{JSON: []byte("{}")}, nil)
+	fs.complete(b, &Result{JSON: []byte("{}")}, nil)
+	fs.markDelivered(a)
+	now = now.Add(deliveredRetain + time.Second)
+	fs.mu.Lock()
+	fs.lastGC = time.Time{}
+	fs.mu.Unlock()
+	if _, st := fs.get(a.id); st != futureExpired {
+		t.Fatalf("delivered result kept past %s", deliveredRetain)
+	}
+	if _, st := fs.get(b.id); st != futureFound {
+		t.Fatal("undelivered result dropped before its retention")
+	}
+}

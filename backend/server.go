@@ -442,25 +442,24 @@ func (e *Engine) handleRetrieve(w http.ResponseWriter, r *http.Request) {
 	}
 	res := f.result
 	useProto := res.Proto != nil && protocol.IsProtobufContentType(r.Header.Get("Accept"))
-	if req.AllowMetadataOnly {
-		size := len(res.JSON)
-		if useProto {
-			size = len(res.Proto)
+	body, ct := res.Proto, protocol.ContentTypeProtobuf
+	if !useProto {
+		var err error
+		if body, err = res.jsonBody(); err != nil {
+			writeErr(w, serverErr("encoding the result of %s: %v", f.kind, err))
+			return
 		}
-		writeJSON(w, http.StatusOK, protocol.CompleteMetadataResponse{ResponsePayloadSize: int64(size)})
+		ct = protocol.ContentTypeJSON
+	}
+	if req.AllowMetadataOnly {
+		writeJSON(w, http.StatusOK, protocol.CompleteMetadataResponse{ResponsePayloadSize: int64(len(body))})
 		return
 	}
-	if useProto {
-		w.Header().Set("Content-Type", protocol.ContentTypeProtobuf)
-		w.Header().Set("Content-Length", strconv.Itoa(len(res.Proto)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(res.Proto)
-		return
-	}
-	w.Header().Set("Content-Type", protocol.ContentTypeJSON)
-	w.Header().Set("Content-Length", strconv.Itoa(len(res.JSON)))
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	w.Write(res.JSON)
+	w.Write(body)
+	e.futures.markDelivered(f)
 }
 
 // ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@ package datasets
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 )
@@ -96,10 +95,7 @@ func normalize(v any) any {
 			return i
 		}
 		f, err := x.Float64()
-		if err != nil { // out of float range: keep the text
-			if math.IsInf(f, 0) {
-				return f
-			}
+		if err != nil { // out of float64 range: keep the text
 			return x.String()
 		}
 		return f

@@ -573,9 +573,13 @@ func unionVars(a, b []string) []string {
 }
 
 // Equivalent reports whether two expressions (in the ParseExpr syntax) have
-// the same value: exactly with rationals when both are rational, otherwise
-// numerically at several random complex points, with a relative tolerance of
-// 1e-11. Errors: ErrUnparseable (wrapped), or the context's error.
+// the same value: exactly with rationals when both are rational numbers,
+// exactly at random rational points when both are rational functions of
+// their variables, and otherwise numerically at random complex points, where
+// the two values may differ by about 2e-11 times the scale of their rounding
+// errors (a first-order bound carried through the evaluation). It is false
+// when the value is undefined (1/0) or undefined at every point. Errors:
+// ErrUnparseable (wrapped), or the context's error.
 func Equivalent(ctx context.Context, a, b string) (bool, error) {
 	ea, err := ParseExpr(a)
 	if err != nil {

@@ -2,7 +2,6 @@ package grading
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -346,9 +345,4 @@ func splitTuple(expr string) []string {
 		return parts
 	}
 	return []string{expr}
-}
-
-// IsTimeout reports whether err is a grading time-out.
-func IsTimeout(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }

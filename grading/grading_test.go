@@ -230,6 +230,16 @@ func TestEquivalent(t *testing.T) {
 		{"10^-12", "2*10^-12", false},
 		{"x/y", "x*y^(-1)", true},
 		{"(x^2-1)/(x-1)", "x+1", true},
+		// Rational functions are compared exactly at rational points, so a
+		// tiny difference is not lost in rounding ...
+		{"(x+1)^9", "x^9+9x^8+36x^7+84x^6+126x^5+126x^4+84x^3+36x^2+9x+1", true},
+		{"(x+1)^9", "x^9+9x^8+36x^7+84x^6+126x^5+126x^4+84x^3+36x^2+9x+1.000001", false},
+		// ... and with irrational coefficients the tolerance follows the
+		// rounding error of each side (cancellation near a root is allowed for).
+		{"27/(x+sqrt(3))^9", "27/(x^9 + 9*sqrt(3)*x^8 + 108*x^7 + 252*sqrt(3)*x^6 + 1134*x^5 + 1134*sqrt(3)*x^4 + 2268*x^3 + 972*sqrt(3)*x^2 + 729*x + 81*sqrt(3))", true},
+		{"27/(x+sqrt(3))^9", "27/(x^9 + 9*sqrt(3)*x^8 + 108*x^7 + 252*sqrt(3)*x^6 + 1134*x^5 + 1134*sqrt(3)*x^4 + 2268*x^3 + 972*sqrt(3)*x^2 + 729*x + 82*sqrt(3))", false},
+		{"sqrt(x)*sqrt(y)", "sqrt(x*y)", false},
+		{"x^(1/2)", "sqrt(x)", true},
 	}
 	for _, c := range cases {
 		got, err := Equivalent(ctx, c.a, c.b)
@@ -241,6 +251,7 @@ func TestEquivalent(t *testing.T) {
 
 func TestGradeReasons(t *testing.T) {
 	g := NewGrader()
+	g.Timeout = time.Minute // verdicts under test, not speed (the machine may be loaded)
 	ctx := context.Background()
 	cases := []struct {
 		given, truth string
@@ -353,4 +364,43 @@ func FuzzGrade(f *testing.F) {
 			t.Fatalf("panic: %s", r.Detail)
 		}
 	})
+}
+
+func BenchmarkGrade(b *testing.B) {
+	pairs := [][2]string{
+		{"0.5", `\frac{1}{2}`},
+		{`2\sqrt{3}`, `\sqrt{12}`},
+		{"x^2+2x+1", "(x+1)^2"},
+		{`\frac{3+\sqrt{5}}{2}`, `\frac{3}{2}+\frac{\sqrt{5}}{2}`},
+		{`(-\infty, 3]`, `(-\infty,3]`},
+	}
+	g := NewGrader()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p := pairs[i%len(pairs)]
+		g.Grade(ctx, p[0], p[1])
+	}
+}
+
+func TestGraderConcurrent(t *testing.T) {
+	g := NewGrader()
+	g.Timeout = time.Minute
+	done := make(chan bool)
+	for w := 0; w < 8; w++ {
+		go func() {
+			for i := 0; i < 50; i++ {
+				if !g.Grade(context.Background(), "x^2-1", "(x-1)(x+1)").Correct {
+					t.Error("wrong verdict under concurrency")
+				}
+			}
+			done <- true
+		}()
+	}
+	for w := 0; w < 8; w++ {
+		<-done
+	}
+	if st := g.Stats(); st.Calls != 400 || st.Correct != 400 {
+		t.Fatalf("stats %+v", st)
+	}
 }

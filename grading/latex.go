@@ -13,8 +13,8 @@ import (
 // ASCII forms directly:
 //
 //	\frac{a}{b}, \dfrac, \tfrac  -> a/b, with parentheses around a part that
-//	                               is not a plain (signed) number or one
-//	                               character: \frac{1+x}{2} -> (1+x)/2
+//	                               is not a plain (signed) number, a word or
+//	                               one character: \frac{1+x}{2} -> (1+x)/2
 //	\sqrt{x}, \sqrt2             -> sqrt(x), sqrt(2)
 //	\sqrt[n]{x}                  -> (x)^(1/(n))
 //	\text{..}, \mathrm, \mbox..  -> the argument

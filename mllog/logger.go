@@ -55,7 +55,8 @@ type Options struct {
 	// TotalSteps, when known, gives the progress bar its percentage and ETA.
 	TotalSteps int
 	// ProgressKeys are the metrics shown in progress lines, first ones
-	// first, when present; nil means train_mean_nll, test/nll, loss, lr.
+	// first, when present; nil means train_mean_nll, test/nll, loss, lr,
+	// learning_rate.
 	ProgressKeys []string
 	// PlotMetrics are drawn into loss.png by Close; nil means the default
 	// choice of Plot. NoPlot turns the PNG off.
@@ -360,7 +361,7 @@ func (l *Logger) progressKeys() []string {
 	if l.opts.ProgressKeys != nil {
 		return l.opts.ProgressKeys
 	}
-	return []string{"train_mean_nll", "test/nll", "loss", "lr"}
+	return []string{"train_mean_nll", "test/nll", "loss", "lr", "learning_rate"}
 }
 
 // ProgressLine renders the progress text for step (without bar).

@@ -202,3 +202,19 @@ func TestTimeParsing(t *testing.T) {
 		}
 	}
 }
+
+func TestHostileShapesRejected(t *testing.T) {
+	td := TensorData{DType: DTypeFloat32, Float32: []float32{1}, Shape: []int64{1, 1 << 40}, SparseCrowIndices: []int64{0, 1}, SparseColIndices: []int64{0}}
+	if _, err := td.Dense(); err == nil {
+		t.Fatal("huge sparse shape accepted")
+	}
+	td = TensorData{DType: DTypeFloat32, Float32: []float32{1}, Shape: []int64{1 << 32, 1 << 32}}
+	if err := td.Check(); err == nil {
+		t.Fatal("overflowing shape accepted")
+	}
+	neg := int32(-3)
+	c := Chunk{Type: ChunkImage, ExpectedTokens: &neg}
+	if _, err := c.Length(); err == nil {
+		t.Fatal("negative expected_tokens accepted")
+	}
+}

@@ -43,6 +43,9 @@ func (c *Chunk) Length() (int, error) {
 		if c.ExpectedTokens == nil {
 			return 0, fmt.Errorf("%s chunk without expected_tokens has no known length", c.Type)
 		}
+		if *c.ExpectedTokens < 0 {
+			return 0, fmt.Errorf("%s chunk: expected_tokens = %d is negative", c.Type, *c.ExpectedTokens)
+		}
 		return int(*c.ExpectedTokens), nil
 	case ChunkDmel:
 		return DmelLength(c.Dmel)
@@ -66,7 +69,7 @@ func DmelLength(b []byte) (int, error) {
 		return 0, fmt.Errorf("dmel: bad ndim")
 	}
 	dim, m := binary.Uvarint(b[n:])
-	if m <= 0 {
+	if m <= 0 || dim > 1<<31 {
 		return 0, fmt.Errorf("dmel: bad dims")
 	}
 	return int(dim), nil

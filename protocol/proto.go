@@ -1315,6 +1315,9 @@ func DecodeSampleResponse(b []byte) (*SampleResponse, error) {
 				return nil, in.err
 			}
 			if t.K > 0 && t.PromptLength > 0 {
+				if uint64(t.K)*uint64(t.PromptLength) > uint64(len(ids)) {
+					return nil, fmt.Errorf("TopkPromptLogprobs: %d×%d entries but only %d id bytes", t.PromptLength, t.K, len(ids))
+				}
 				n := t.K * t.PromptLength
 				if len(ids) != 4*n || len(lps) != 4*n {
 					return nil, fmt.Errorf("TopkPromptLogprobs: want %d×%d entries, have %d id bytes and %d logprob bytes", t.PromptLength, t.K, len(ids), len(lps))

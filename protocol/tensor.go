@@ -61,17 +61,28 @@ func (t TensorData) LeadingDim() int {
 	return t.Len()
 }
 
+// MaxTensorElements bounds the dense size of a tensor (2^31 elements), so
+// a hostile shape cannot make Dense allocate without limit.
+const MaxTensorElements = 1 << 31
+
 // NumElements is the product of the shape (dense element count), or Len()
-// for a shapeless tensor.
+// for a shapeless tensor; -1 when a dimension is negative or the product
+// exceeds MaxTensorElements.
 func (t TensorData) NumElements() int {
 	if t.Shape == nil {
 		return t.Len()
 	}
-	n := 1
+	n := int64(1)
 	for _, d := range t.Shape {
-		n *= int(d)
+		if d < 0 || (d > 0 && n > MaxTensorElements/d) {
+			return -1
+		}
+		n *= d
 	}
-	return n
+	if n > MaxTensorElements {
+		return -1
+	}
+	return int(n)
 }
 
 // Floats returns the values as float64 (converting int64 values).
@@ -154,6 +165,9 @@ func (t TensorData) Check() error {
 	}
 	if len(t.Shape) < 1 {
 		return fmt.Errorf("sparse tensor needs a shape")
+	}
+	if t.NumElements() < 0 {
+		return fmt.Errorf("shape %v has more than %d elements", t.Shape, MaxTensorElements)
 	}
 	rows := int(t.Shape[0])
 	cols := 1

@@ -234,6 +234,23 @@ func (b *base) enc(s string) Chunk {
 	return Chunk{Tokens: b.tok.Encode(s, false), Text: s}
 }
 
+// SplitSpecialEncoder is implemented by tokenizers that can encode text
+// with special-token strings treated as ordinary text, like HF's
+// encode(..., split_special_tokens=True); non-special added tokens such as
+// <think> are still matched.
+type SplitSpecialEncoder interface {
+	EncodeSplitSpecial(text string) []int
+}
+
+// encSplit is enc with split_special_tokens=True where the tokenizer
+// supports it (Qwen3 message bodies); otherwise it is enc.
+func (b *base) encSplit(s string) Chunk {
+	if e, ok := b.tok.(SplitSpecialEncoder); ok {
+		return Chunk{Tokens: e.EncodeSplitSpecial(s), Text: s}
+	}
+	return b.enc(s)
+}
+
 // special returns the single id of a special-token string.
 func (b *base) special(s string) (int, error) {
 	ids := b.tok.Encode(s, false)
@@ -571,8 +588,6 @@ func (b *base) parseForStopToken(resp []int, stop int) (Message, ParseTerminatio
 func (b *base) noTools() ([]Message, error) {
 	return nil, &Error{Renderer: b.name, MsgIndex: -1, Err: fmt.Errorf("the %s format does not support tool calling", b.name)}
 }
-
-var errNoTools = errors.New("no tool calling")
 
 // remapErr rewrites the message index of an error after a renderer
 // inserted `inserted` messages at position `at` of the caller's list

@@ -118,7 +118,7 @@ func (r *qwen3) renderMessage(m Message, ctx RenderContext) (RenderedMessage, er
 		return RenderedMessage{}, err
 	}
 	h := r.enc(header)
-	return RenderedMessage{Header: &h, Output: []Chunk{r.enc(out), r.tokChunk(end, "<|im_end|>")}}, nil
+	return RenderedMessage{Header: &h, Output: []Chunk{r.encSplit(out), r.tokChunk(end, "<|im_end|>")}}, nil
 }
 
 // toolCallPayload is json.dumps({"name": ..., "arguments": json.loads(args)}).

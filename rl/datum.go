@@ -165,17 +165,32 @@ func TrajectoryToData(traj *Trajectory, advantage float64) ([]Datum, error) {
 	)
 	flush := func() {
 		if len(seq) >= 2 {
+			// The per-token arrays are handed over (they are not reused);
+			// the tokens are copied so that input and targets do not share
+			// a backing array.
 			data = append(data, Datum{
 				ModelInput: append([]int(nil), seq[:len(seq)-1]...),
 				Ints:       map[string][]int{KeyTargetTokens: append([]int(nil), seq[1:]...)},
 				Floats: map[string][]float64{
-					KeyLogprobs:   append([]float64(nil), logprobs[1:]...),
-					KeyAdvantages: append([]float64(nil), advs[1:]...),
-					KeyMask:       append([]float64(nil), masks[1:]...),
+					KeyLogprobs:   logprobs[1:],
+					KeyAdvantages: advs[1:],
+					KeyMask:       masks[1:],
 				},
 			})
 		}
 		seq, logprobs, advs, masks = nil, nil, nil, nil
+	}
+	total := 0
+	for j := range traj.Transitions {
+		total += len(traj.Transitions[j].Observation) + len(traj.Transitions[j].Action)
+	}
+	grow := func() {
+		if seq == nil {
+			seq = make([]int, 0, total)
+			logprobs = make([]float64, 0, total)
+			advs = make([]float64, 0, total)
+			masks = make([]float64, 0, total)
+		}
 	}
 	for j := range traj.Transitions {
 		tr := &traj.Transitions[j]
@@ -196,12 +211,15 @@ func TrajectoryToData(traj *Trajectory, advantage float64) ([]Datum, error) {
 		if tr.Metrics[ParseErrorMaskedMetric] >= 1 {
 			mask, adv = 0, 0
 		}
+		grow()
 		seq = append(seq, delta...)
 		seq = append(seq, tr.Action...)
-		for range delta {
-			logprobs = append(logprobs, 0)
-			advs = append(advs, 0)
-			masks = append(masks, 0)
+		n0 := len(logprobs)
+		logprobs = logprobs[:n0+len(delta)]
+		advs = advs[:n0+len(delta)]
+		masks = masks[:n0+len(delta)]
+		for k := n0; k < len(logprobs); k++ {
+			logprobs[k], advs[k], masks[k] = 0, 0, 0
 		}
 		logprobs = append(logprobs, tr.ActionLogprobs...)
 		for range tr.Action {

@@ -401,3 +401,47 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("reason %q", tr.Reason())
 	}
 }
+
+func BenchmarkAssembleTrainingData(b *testing.B) {
+	// 64 groups of 16 single-turn trajectories, 200 prompt + 100 action tokens.
+	var groups []TrajectoryGroup
+	for g := 0; g < 64; g++ {
+		var trajs []Trajectory
+		for t := 0; t < 16; t++ {
+			ob := make([]int, 200)
+			ac := make([]int, 100)
+			trajs = append(trajs, Trajectory{Transitions: []Transition{{Observation: ob, Action: ac,
+				ActionLogprobs: make([]float64, 100), Reward: float64(t % 2), EpisodeDone: true}}})
+		}
+		groups = append(groups, TrajectoryGroup{Trajectories: trajs})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		adv := ComputeAdvantages(groups)
+		if _, _, err := AssembleTrainingData(groups, adv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	xs := []int{1, 2, 3, 4, 5}
+	got, err := SplitList(xs, 2)
+	if err != nil || !reflect.DeepEqual(got, [][]int{{1, 2}, {3, 4, 5}}) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	got, _ = SplitList(xs, 3) // edges 0, 1.67->1, 3.33->3, 5
+	if !reflect.DeepEqual(got, [][]int{{1}, {2, 3}, {4, 5}}) {
+		t.Fatalf("got %v", got)
+	}
+	got, _ = SplitList(xs, 5)
+	if len(got) != 5 || got[4][0] != 5 {
+		t.Fatalf("got %v", got)
+	}
+	if _, err := SplitList(xs, 6); err == nil {
+		t.Fatal("want an error for too many parts")
+	}
+	if _, err := SplitList(xs, 0); err == nil {
+		t.Fatal("want an error for 0 parts")
+	}
+}

@@ -38,7 +38,8 @@ const (
 
 // Transition is one (observation, action, reward) step of an episode.
 type Transition struct {
-	// Observation is the model input the policy saw (its tokens).
+	// Observation is the model input the policy saw, as tokens (image and
+	// other non-text chunks are not supported here).
 	Observation []int
 	// Action is the sampled tokens and ActionLogprobs their sampling
 	// log-probabilities (same length).

@@ -162,7 +162,10 @@ func newCore(opts Options) (*core, error) {
 		return nil, err
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+		// Many futures poll at once: keep their connections alive.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		opts.HTTPClient = &http.Client{Transport: tr}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

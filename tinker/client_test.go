@@ -922,3 +922,54 @@ func TestDownloadArchiveSendsKeyOnlyToOwnOrigin(t *testing.T) {
 		t.Fatal("API key sent to a foreign host")
 	}
 }
+
+func TestCreateFromStateViaLoadWeights(t *testing.T) {
+	e := newEnv(t)
+	e.srv.ClientConfig = map[string]any{"create_model_via_load_weights": true}
+	tc, err := e.sc.CreateTrainingClientFromState(e.ctx, "tinker://run:train:0/weights/a", false, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.ModelID() != "sess-1:train:0" || len(e.srv.Requests(protocol.PathCreateModel)) != 0 {
+		t.Fatalf("model %q", tc.ModelID())
+	}
+	var lw map[string]any
+	json.Unmarshal(e.srv.Requests(protocol.PathLoadWeights)[0].Body, &lw)
+	if lw["session_id"] != "sess-1" || lw["model_seq_id"] != 0.0 || lw["base_model"] != "tkx/local-tiny" || lw["model_id"] != nil {
+		t.Fatalf("load body %v", lw)
+	}
+	op, _ := tc.OptimStep(e.ctx, protocol.DefaultAdamParams())
+	op.Result(e.ctx)
+	if s := e.srv.Requests(protocol.PathOptimStep)[0].SeqID; s != 1 {
+		t.Fatalf("first seq after create-via-load: %d", s)
+	}
+}
+
+func TestForwardBackwardCustomFailureLeavesNoSeqGap(t *testing.T) {
+	e := newEnv(t)
+	tc := e.training(t)
+	fb, err := tc.ForwardBackwardCustom(e.ctx, []Datum{datum(3)}, func([]Datum, [][]float32) (float64, map[string]float64, [][]float32, error) {
+		return 0, nil, nil, errors.New("my loss exploded")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, _ := tc.OptimStep(e.ctx, protocol.DefaultAdamParams())
+	if _, err := fb.Result(e.ctx); err == nil || !strings.Contains(err.Error(), "loss function: my loss exploded") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := op.Result(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	reqs := e.srv.Requests(protocol.PathForwardBackward)
+	if len(reqs) != 2 {
+		t.Fatalf("%d fwd/bwd requests", len(reqs))
+	}
+	filler, _ := protocol.DecodeForwardBackwardRequest(reqs[1].Body)
+	if filler.SeqID != 2 || filler.ForwardOnly || filler.Data[0].LossFnInputs["weights"].Float32[0] != 0 {
+		t.Fatalf("filler %+v", filler)
+	}
+	if s := e.srv.Requests(protocol.PathOptimStep)[0].SeqID; s != 3 {
+		t.Fatalf("optim seq %d", s)
+	}
+}

@@ -292,6 +292,9 @@ func (s *ServiceClient) CreateTrainingClientFromState(ctx context.Context, path 
 	if baseModel == "" {
 		baseModel = info.BaseModel
 	}
+	if s.c.config().CreateModelViaLoadWeights {
+		return s.createViaLoad(ctx, path, withOptimizer, baseModel, userMetadata)
+	}
 	cfg := protocol.DefaultLoraConfig()
 	if info.LoraRank != nil {
 		cfg.Rank = *info.LoraRank
@@ -317,6 +320,28 @@ func (s *ServiceClient) CreateTrainingClientFromState(ctx context.Context, path 
 		return nil, err
 	}
 	return tc, nil
+}
+
+// createViaLoad makes a model with a single load_weights (server flag
+// create_model_via_load_weights): the load is the model's first request,
+// seq_id 0, and the model id is built by the client.
+func (s *ServiceClient) createViaLoad(ctx context.Context, path string, withOptimizer bool, baseModel string, meta map[string]string) (*TrainingClient, error) {
+	sid, err := s.SessionID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seq := s.nextModelSeq()
+	body, _ := json.Marshal(protocol.LoadWeightsRequest{SessionID: sid, ModelSeqID: &seq, BaseModel: baseModel, UserMetadata: meta, Path: path, Optimizer: withOptimizer})
+	fut := submitAndPoll(ctx, s.c, protocol.PathLoadWeights, body, "", protocol.RequestTypeLoadWeights, false, decodeJSONResult[protocol.LoadWeightsResponse])
+	res, err := fut.Result(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id := res.ModelID
+	if id == "" {
+		id = fmt.Sprintf("%s:train:%d", sid, seq)
+	}
+	return newTrainingClient(s, id, baseModel), nil
 }
 
 // SamplingOptions pick what a sampling client samples from: a sampler

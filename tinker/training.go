@@ -91,7 +91,9 @@ func (c *core) start(ctx context.Context, sub submission, onQueue ...func(QueueS
 		report := func(q QueueState) {
 			f.setQueue(q)
 			for _, fn := range onQueue {
-				fn(q)
+				if fn != nil {
+					fn(q)
+				}
 			}
 		}
 		f.resolve(c.poll(pctx, pollSpec{requestID: fut.RequestID, requestType: sub.reqType, roundtrip: rtt, proto: sub.proto, sampler: sub.sampler, onQueue: report}))
@@ -441,6 +443,24 @@ func (tc *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []Datu
 			}
 		}
 		defer release()
+		// If anything fails after the forward pass went out, the reserved
+		// backward seq_ids are still consumed, by a zero-weight pass (a
+		// no-op on the gradients), so the server never waits on a gap.
+		backwardSent := false
+		defer func() {
+			if backwardSent || pctx.Err() != nil {
+				return
+			}
+			zero := make([]Datum, len(fwd))
+			for i, d := range fwd {
+				tt := d.LossFnInputs[protocol.InputTargetTokens]
+				zero[i] = Datum{ModelInput: d.ModelInput, LossFnInputs: map[string]TensorData{protocol.InputTargetTokens: tt,
+					protocol.InputWeights: {DType: protocol.DTypeFloat32, Float32: make([]float32, tt.Len()), Shape: tt.Shape}}}
+			}
+			if zsubs, err := tc.buildFB(t.first+len(chunks), zero, chunks, protocol.LossCrossEntropy, nil, false); err == nil {
+				tc.sendAll(pctx, zsubs, tc.c.config().ParallelFwdbwdChunks, nil)
+			}
+		}()
 		ffuts := tc.sendAll(pctx, fsubs, tc.c.config().ParallelFwdbwdChunks, out.setQueue)
 		out.setRequestID(ffuts[0].RequestID())
 		fres, err := tc.collectFB(pctx, ffuts)
@@ -496,6 +516,7 @@ func (tc *TrainingClient) ForwardBackwardCustom(ctx context.Context, data []Datu
 			return
 		}
 		bfuts := tc.sendAll(pctx, bsubs, tc.c.config().ParallelFwdbwdChunks, out.setQueue)
+		backwardSent = true
 		release()
 		res, err := tc.collectFB(pctx, bfuts)
 		if err != nil {

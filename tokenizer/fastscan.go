@@ -315,3 +315,118 @@ func (sc o200kScanner) next(s string, i int) int {
 	}
 	return whitespace(s, i)
 }
+
+// DeepSeek-V3 chains three Split pre-tokenizers; their matches leave gaps,
+// so they are finders (used with the Split behaviors), not partitions.
+const (
+	deepseekDigits = `\p{N}{1,3}`
+	deepseekCJK    = "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+"
+	deepseekMain   = "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"
+)
+
+// fastFinder returns a hand-written finder for a known pattern, or nil.
+func fastFinder(pattern string) finder {
+	switch pattern {
+	case deepseekDigits:
+		return digits13Finder{}
+	case deepseekCJK:
+		return funcFinder{pred: func(r rune) bool {
+			return (r >= 0x4e00 && r <= 0x9fa5) || (r >= 0x3040 && r <= 0x309f) || (r >= 0x30a0 && r <= 0x30ff)
+		}}
+	case deepseekMain:
+		return deepseekFinder{}
+	}
+	return nil
+}
+
+// digits13Finder matches \p{N}{1,3}.
+type digits13Finder struct{}
+
+func (digits13Finder) find(s string, fn func(start, end int)) {
+	for i := 0; i < len(s); {
+		_, k, w := runeClass(s, i)
+		if k&cNumber == 0 {
+			i += w
+			continue
+		}
+		j := i + w
+		for d := 1; d < 3 && j < len(s); d++ {
+			_, k2, w2 := runeClass(s, j)
+			if k2&cNumber == 0 {
+				break
+			}
+			j += w2
+		}
+		fn(i, j)
+		i = j
+	}
+}
+
+// deepseekFinder matches deepseekMain.
+type deepseekFinder struct{}
+
+func isASCIIPunct(c byte) bool {
+	return c < 0x80 && c > ' ' && c != 0x7f && !(c >= '0' && c <= '9') && !(c|0x20 >= 'a' && c|0x20 <= 'z')
+}
+
+func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// dsClass returns whether r is \p{P} or \p{S}, and whether it is
+// [\p{L}\p{M}].
+func dsClass(r rune, k uint8) (ps, lm bool) {
+	if r < utf8.RuneSelf {
+		return isASCIIPunct(byte(r)), k&cLetter != 0
+	}
+	return unicode.IsPunct(r) || unicode.IsSymbol(r), k&(cLetter|cMark) != 0
+}
+
+func dsRun(s string, i int, wantPS bool) int {
+	for i < len(s) {
+		r, k, w := runeClass(s, i)
+		ps, lm := dsClass(r, k)
+		if (wantPS && !ps) || (!wantPS && !lm) {
+			return i
+		}
+		i += w
+	}
+	return i
+}
+
+func (deepseekFinder) find(s string, fn func(start, end int)) {
+	for i := 0; i < len(s); {
+		r, k, w := runeClass(s, i)
+		ps, lm := dsClass(r, k)
+		end := -1
+		switch {
+		case r < utf8.RuneSelf && isASCIIPunct(byte(r)) && i+1 < len(s) && isASCIILetter(s[i+1]):
+			end = i + 1
+			for end < len(s) && isASCIILetter(s[end]) {
+				end++
+			}
+		case r != '\r' && r != '\n' && k&cLetter == 0 && !ps && i+w < len(s) && func() bool {
+			r2, k2, _ := runeClass(s, i+w)
+			_, lm2 := dsClass(r2, k2)
+			return lm2
+		}():
+			end = dsRun(s, i+w, false)
+		case lm:
+			end = dsRun(s, i, false)
+		case r == ' ' && i+1 < len(s) && func() bool {
+			r2, k2, _ := runeClass(s, i+1)
+			ps2, _ := dsClass(r2, k2)
+			return ps2
+		}():
+			end = crlfRun(s, dsRun(s, i+1, true), false)
+		case ps:
+			end = crlfRun(s, dsRun(s, i, true), false)
+		case k&cSpace != 0:
+			end = whitespace(s, i)
+		}
+		if end < 0 {
+			i += w
+			continue
+		}
+		fn(i, end)
+		i = end
+	}
+}

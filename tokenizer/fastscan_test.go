@@ -21,7 +21,7 @@ func TestFastScanners(t *testing.T) {
 		"a", "b", "Z", "Q", "é", "É", "ß", "ǅ", "ʰ", "中", "字", "カ", "ー", "\u0301", "\u0308", "\u093f", "\u0915",
 		"'", "'s", "'S", "'ll", "'LL", "'Re", "'ve", "'d", "'m", "'t", "'ſ", "'K", "ſ", "K",
 		"0", "7", "١", "½", "²", "Ⅻ", "〇",
-		".", ",", "!", "?", "-", "_", "/", "\\", "(", ")", "\"", "#", "€", "😀", "\u200d", "\ufe0f", "\xff", "\xe4\xb8",
+		".", ",", "!", "?", "-", "_", "/", "\\", "(", ")", "\"", "#", "€", "😀", "^", "`", "~", "$", "+", "<", "\x00", "\u00ad", "\ue000", "ab", "Cd", "\u200d", "\ufe0f", "\xff", "\xe4\xb8",
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 3000; i++ {
@@ -31,13 +31,29 @@ func TestFastScanners(t *testing.T) {
 		}
 		texts = append(texts, b.String())
 	}
-	for _, pattern := range []string{qwenPattern, llamaPattern, o200kPattern} {
+	for _, pattern := range []string{qwenPattern, llamaPattern, o200kPattern, deepseekDigits, deepseekCJK, deepseekMain} {
 		re, err := newRegexFinder(pattern)
 		if err != nil {
 			t.Fatal(err)
 		}
-		fast := fastScanner(pattern)
 		bad := 0
+		fast := fastScanner(pattern)
+		if fast == nil {
+			f := fastFinder(pattern)
+			fast = func(s string, emit func(string)) {
+				last := 0
+				f.find(s, func(start, end int) {
+					if start != last {
+						emit("GAP:" + s[last:start])
+					}
+					emit(s[start:end])
+					last = end
+				})
+				if last != len(s) {
+					emit("GAP:" + s[last:])
+				}
+			}
+		}
 		for _, s := range texts {
 			var want, got []string
 			last := 0

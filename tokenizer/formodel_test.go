@@ -49,7 +49,7 @@ func TestForModel(t *testing.T) {
 	}
 	write("moonshotai/Kimi-K2.5/tiktoken.model", tk.String())
 	write("moonshotai/Kimi-K2.5/tokenizer_config.json", `{"bos_token":"[BOS]","eos_token":"[EOS]","added_tokens_decoder":{"256":{"content":"[BOS]"},"257":{"content":"[EOS]"}}}`)
-	real := map[string]string{"Qwen/Qwen3-8B": "qwen3", Llama3TokenizerRepo: "llama3_1"}
+	real := map[string]string{Llama3TokenizerRepo: "llama3_1"}
 	haveReal := true
 	for repo, name := range real {
 		src := filepath.Join(cacheDir, name)
@@ -106,9 +106,6 @@ func TestForModel(t *testing.T) {
 	}
 	// Unknown names suggest the closest known ones.
 	_, err = ForModelWith(ctx, c, "Qwen/Qwen3-8b-instruct")
-	if haveReal {
-		_, err = ForModelWith(ctx, c, "Qwen/Qwen3-9B")
-	}
 	if err == nil || !strings.Contains(err.Error(), "unknown model") || !strings.Contains(err.Error(), "closest known: Qwen/Qwen3-8B") {
 		t.Fatalf("unknown model error: %v", err)
 	}
@@ -120,13 +117,6 @@ func TestForModel(t *testing.T) {
 	}
 	if !haveReal {
 		t.Skip("real tokenizers absent (run scripts/test-setup.sh): skipping the Qwen3/Llama 3 part")
-	}
-	qw, err := ForModelWith(ctx, c, "Qwen/Qwen3-8B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if qw.EOS() != 151645 {
-		t.Fatalf("Qwen3 EOS %d", qw.EOS())
 	}
 	// Every meta-llama/Llama-3* model uses the ungated tokenizer repo.
 	for _, m := range []string{"meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.2-1B"} {

@@ -469,6 +469,9 @@ func parsePreTokenizer(raw json.RawMessage, field string, last bool) (preTokeniz
 		sp := &splitPre{behavior: beh, invert: c.Invert}
 		if re != nil {
 			sp.f = re
+			if f := fastFinder(*c.Pattern.Regex); f != nil {
+				sp.f = f
+			}
 			if beh == behIsolated && !c.Invert {
 				sp.partition = fastScanner(*c.Pattern.Regex)
 			}

@@ -222,3 +222,28 @@ func TestValidateTextAndLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentEncode shares one tokenizer (and its BPE cache) between
+// goroutines, as parallel_map in recipes does; run with -race.
+func TestConcurrentEncode(t *testing.T) {
+	tk, err := LoadHF("../testdata/tokenizers/tiny/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tk.Encode("hi hi hih hi<|end|>", false)
+	done := make(chan []int)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var last []int
+			for i := 0; i < 200; i++ {
+				last = tk.Encode("hi hi hih hi<|end|>", false)
+			}
+			done <- last
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if got := <-done; !reflect.DeepEqual(got, want) {
+			t.Fatalf("goroutine result %v, want %v", got, want)
+		}
+	}
+}

@@ -81,6 +81,20 @@ func (p *splitPre) split(s string, emit func(string)) {
 		p.partition(s, emit)
 		return
 	}
+	if p.behavior == behIsolated && !p.invert {
+		last := 0
+		p.f.find(s, func(start, end int) {
+			if start > last {
+				emit(s[last:start])
+			}
+			emit(s[start:end])
+			last = end
+		})
+		if last < len(s) {
+			emit(s[last:])
+		}
+		return
+	}
 	// Build the (piece, isMatch) sequence, then apply the behavior.
 	type piece struct {
 		start, end int

@@ -21,10 +21,51 @@ type addedToken struct {
 // Aho-Corasick automaton (MatchKind::LeftmostLongest) HF tokenizers uses.
 type specialMatcher struct {
 	tokens []addedToken
-	// byFirst[b] lists indexes into tokens whose content starts with byte
-	// b, longest first.
-	byFirst [256][]int32
-	any     bool
+	// A byte trie of the token contents: root[b] is the node after byte b
+	// (0: none); nodes[0] is unused.
+	root  [256]int32
+	nodes []trieNode
+	any   bool
+}
+
+type trieNode struct {
+	tok   int32 // index into tokens ending here, or -1
+	edges []trieEdge
+}
+
+type trieEdge struct {
+	b    byte
+	node int32
+}
+
+func (sm *specialMatcher) child(n int32, b byte) int32 {
+	for _, e := range sm.nodes[n].edges {
+		if e.b == b {
+			return e.node
+		}
+	}
+	return 0
+}
+
+func (sm *specialMatcher) insert(content string, tok int32) {
+	n := sm.root[content[0]]
+	if n == 0 {
+		sm.nodes = append(sm.nodes, trieNode{tok: -1})
+		n = int32(len(sm.nodes) - 1)
+		sm.root[content[0]] = n
+	}
+	for i := 1; i < len(content); i++ {
+		c := sm.child(n, content[i])
+		if c == 0 {
+			sm.nodes = append(sm.nodes, trieNode{tok: -1})
+			c = int32(len(sm.nodes) - 1)
+			sm.nodes[n].edges = append(sm.nodes[n].edges, trieEdge{content[i], c})
+		}
+		n = c
+	}
+	if sm.nodes[n].tok < 0 { // the first of duplicate contents wins
+		sm.nodes[n].tok = tok
+	}
 }
 
 func newSpecialMatcher(m map[string]int) *specialMatcher {
@@ -37,31 +78,31 @@ func newSpecialMatcher(m map[string]int) *specialMatcher {
 }
 
 func newAddedMatcher(toks []addedToken) *specialMatcher {
-	sm := &specialMatcher{tokens: toks}
+	sm := &specialMatcher{tokens: toks, nodes: make([]trieNode, 1, 64)}
 	for i, t := range toks {
 		if t.Content == "" {
 			continue
 		}
-		b := t.Content[0]
-		sm.byFirst[b] = append(sm.byFirst[b], int32(i))
+		sm.insert(t.Content, int32(i))
 		sm.any = true
-	}
-	for b := range sm.byFirst {
-		l := sm.byFirst[b]
-		sort.SliceStable(l, func(i, j int) bool { return len(toks[l[i]].Content) > len(toks[l[j]].Content) })
 	}
 	return sm
 }
 
 // match returns the index of the longest token starting at text[i:], or -1.
 func (sm *specialMatcher) match(text string, i int) int {
-	for _, k := range sm.byFirst[text[i]] {
-		c := sm.tokens[k].Content
-		if len(text)-i >= len(c) && text[i:i+len(c)] == c {
-			return int(k)
+	n := sm.root[text[i]]
+	best := -1
+	for j := i + 1; n != 0; j++ {
+		if t := sm.nodes[n].tok; t >= 0 {
+			best = int(t)
 		}
+		if j == len(text) {
+			break
+		}
+		n = sm.child(n, text[j])
 	}
-	return -1
+	return best
 }
 
 // split calls fn for every piece of text in order: plain segments with
@@ -78,7 +119,7 @@ func (sm *specialMatcher) split(text string, fn func(seg string, special int)) {
 	last := 0 // end of the previous match
 	for i := 0; i < len(text); {
 		k := -1
-		if len(sm.byFirst[text[i]]) > 0 {
+		if sm.root[text[i]] != 0 {
 			k = sm.match(text, i)
 		}
 		if k < 0 {

@@ -1,28 +1,10 @@
-// Package kernels holds the local backend's hot numeric kernels: a float32
-// GEMM (Sgemm) and a few vector helpers, each with a Go-assembly AVX-512 and
-// AVX2/FMA implementation and a portable pure-Go one, chosen at run time from
-// the CPU's features (see Path, SetPath).
-//
-// # Determinism
-//
-// For a given binary and kernel path, every C element is computed by a fixed
-// sequence of float32 operations that depends only on the call's shape class
-// and k, never on GOMAXPROCS, on how the work is split across goroutines or on
-// timing: each output tile is written by exactly one goroutine with a fixed k
-// order (k is cut into kcBlock-sized chunks; chunk sums are added to C in
-// order). Sgemm and SgemmSerial therefore give bitwise identical results.
-//
-// Row independence: a row of C does not depend on the other rows of A, i.e.
-// on m, with one exception: on the assembly paths, NT products
-// (transB && !transA) with m ≤ DotMaxM use matrix-vector "dot" kernels whose
-// summation order differs from the tiled kernel used for larger m. So a
-// batch of up to DotMaxM rows gives each row the same bits as computing it
-// alone, and so does any NN/TN/TT product at any m.
 package kernels
 
 import (
 	"fmt"
+	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -61,7 +43,7 @@ const (
 // A or B. Work is split over up to runtime.GOMAXPROCS goroutines; see the
 // package comment for the determinism guarantees.
 //
-// Sgemm panics with the error from CheckSgemm when the dimensions, strides or
+// C must not overlap A or B. Sgemm panics with the error from CheckSgemm when the dimensions, strides or
 // slice lengths are inconsistent (a programming error, like an index out of
 // range); callers handling untrusted shapes should call CheckSgemm first.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -87,16 +69,19 @@ func CheckSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("kernels.Sgemm: negative dimension m=%d n=%d k=%d", m, n, k)
 	}
-	const lim = 1 << 40
+	const lim = math.MaxInt32
 	if m > lim || n > lim || k > lim {
 		return fmt.Errorf("kernels.Sgemm: dimension too large m=%d n=%d k=%d", m, n, k)
 	}
 	check := func(name string, rows, cols int, x []float32, ld int, trans bool, shape string) error {
+		if ld > lim {
+			return fmt.Errorf("kernels.Sgemm: ld%s=%d too large", name, ld)
+		}
 		if ld < max(1, cols) {
-			return fmt.Errorf("kernels.Sgemm: ld%s=%d < %d (%s is stored %d×%d row-major, trans%s=%v)", name, ld, max(1, cols), shape, rows, cols, name, trans)
+			return fmt.Errorf("kernels.Sgemm: ld%s=%d < %d (%s is stored %d×%d row-major, trans%s=%v)", name, ld, max(1, cols), shape, rows, cols, strings.ToUpper(name), trans)
 		}
 		if rows > 0 && cols > 0 {
-			if need := (rows-1)*ld + cols; len(x) < need {
+			if need := uint64(rows-1)*uint64(ld) + uint64(cols); uint64(len(x)) < need {
 				return fmt.Errorf("kernels.Sgemm: len(%s)=%d < %d needed for a stored %d×%d matrix with ld%s=%d", shape, len(x), need, rows, cols, name, ld)
 			}
 		}
@@ -116,11 +101,14 @@ func CheckSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 	if err := check("b", br, bc, b, ldb, transB, "b"); err != nil {
 		return err
 	}
-	if ldc < max(1, n) {
+	if ldc < max(1, n) || ldc > lim {
+		if ldc > lim {
+			return fmt.Errorf("kernels.Sgemm: ldc=%d too large", ldc)
+		}
 		return fmt.Errorf("kernels.Sgemm: ldc=%d < n=%d", ldc, n)
 	}
 	if m > 0 && n > 0 {
-		if need := (m-1)*ldc + n; len(c) < need {
+		if need := uint64(m-1)*uint64(ldc) + uint64(n); uint64(len(c)) < need {
 			return fmt.Errorf("kernels.Sgemm: len(c)=%d < %d needed for %d×%d C with ldc=%d", len(c), need, m, n, ldc)
 		}
 	}

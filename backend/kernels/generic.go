@@ -1,5 +1,12 @@
 package kernels
 
+// Arithmetic on the generic path is written as float32(x*y) + z: the
+// explicit conversion forbids the compiler from fusing the multiply and add
+// into an FMA (Go's spec allows fusion otherwise, and arm64 or GOAMD64=v3
+// builds would fuse some expressions but not others), so the generic path
+// gives the same bits on every architecture and keeps its rows independent
+// of m.
+
 // genericImpl is the portable path: the same blocking and partitioning as the
 // assembly paths with a pure-Go 4×16 register tile.
 func genericImpl() *impl {
@@ -28,14 +35,14 @@ func tileGeneric(kc, rows, cols int, a []float32, ao, rsA, csA int, b []float32,
 				a0, a1 := a[ai0], a[ai1]
 				bb := b[bi : bi+4 : bi+4]
 				b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-				s00 += a0 * b0
-				s01 += a0 * b1
-				s02 += a0 * b2
-				s03 += a0 * b3
-				s10 += a1 * b0
-				s11 += a1 * b1
-				s12 += a1 * b2
-				s13 += a1 * b3
+				s00 += float32(a0 * b0)
+				s01 += float32(a0 * b1)
+				s02 += float32(a0 * b2)
+				s03 += float32(a0 * b3)
+				s10 += float32(a1 * b0)
+				s11 += float32(a1 * b1)
+				s12 += float32(a1 * b2)
+				s13 += float32(a1 * b3)
 				ai0 += csA
 				ai1 += csA
 				bi += rsB
@@ -55,10 +62,10 @@ func tileGeneric(kc, rows, cols int, a []float32, ao, rsA, csA int, b []float32,
 func storeGeneric(cr []float32, s0, s1, s2, s3, alpha, beta float32, loadC bool) {
 	cr = cr[:4]
 	if loadC {
-		cr[0] = alpha*s0 + beta*cr[0]
-		cr[1] = alpha*s1 + beta*cr[1]
-		cr[2] = alpha*s2 + beta*cr[2]
-		cr[3] = alpha*s3 + beta*cr[3]
+		cr[0] = float32(alpha*s0) + float32(beta*cr[0])
+		cr[1] = float32(alpha*s1) + float32(beta*cr[1])
+		cr[2] = float32(alpha*s2) + float32(beta*cr[2])
+		cr[3] = float32(alpha*s3) + float32(beta*cr[3])
 		return
 	}
 	cr[0] = alpha * s0
@@ -75,13 +82,13 @@ func tileGenericEdge(kc, r0, r1, j0, j1 int, a []float32, ao, rsA, csA int, b []
 			var s float32
 			ai, bi := ao+r*rsA, bo+j
 			for p := 0; p < kc; p++ {
-				s += a[ai] * b[bi]
+				s += float32(a[ai] * b[bi])
 				ai += csA
 				bi += rsB
 			}
 			ci := co + r*ldc + j
 			if loadC {
-				c[ci] = alpha*s + beta*c[ci]
+				c[ci] = float32(alpha*s) + float32(beta*c[ci])
 			} else {
 				c[ci] = alpha * s
 			}
@@ -99,11 +106,11 @@ func dotGeneric(k, rows, cols, groups int, a []float32, ao, lda int, b []float32
 			br := b[bo+j*ldb : bo+j*ldb+k]
 			var s float32
 			for p, av := range ar {
-				s += av * br[p]
+				s += float32(av * br[p])
 			}
 			ci := co + r*ldc + j
 			if loadC {
-				c[ci] = alpha*s + beta*c[ci]
+				c[ci] = float32(alpha*s) + float32(beta*c[ci])
 			} else {
 				c[ci] = alpha * s
 			}
@@ -115,7 +122,7 @@ func dotGo(x, y []float32) float32 {
 	var s float32
 	y = y[:len(x)]
 	for i, v := range x {
-		s += v * y[i]
+		s += float32(v * y[i])
 	}
 	return s
 }
@@ -123,7 +130,7 @@ func dotGo(x, y []float32) float32 {
 func axpyGo(a float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
-		y[i] += a * v
+		y[i] += float32(a * v)
 	}
 }
 

@@ -99,7 +99,7 @@ func vdot512(x, y []float32) float32 {
 		s = dot512(&x[0], &y[0], n)
 	}
 	for i := n; i < len(x); i++ {
-		s += x[i] * y[i]
+		s += float32(x[i] * y[i])
 	}
 	return s
 }
@@ -111,7 +111,7 @@ func vdot256(x, y []float32) float32 {
 		s = dot256(&x[0], &y[0], n)
 	}
 	for i := n; i < len(x); i++ {
-		s += x[i] * y[i]
+		s += float32(x[i] * y[i])
 	}
 	return s
 }
@@ -122,7 +122,7 @@ func vaxpy512(a float32, x, y []float32) {
 		axpy512(a, &x[0], &y[0], n)
 	}
 	for i := n; i < len(x); i++ {
-		y[i] += a * x[i]
+		y[i] += float32(a * x[i])
 	}
 }
 
@@ -132,7 +132,7 @@ func vaxpy256(a float32, x, y []float32) {
 		axpy256(a, &x[0], &y[0], n)
 	}
 	for i := n; i < len(x); i++ {
-		y[i] += a * x[i]
+		y[i] += float32(a * x[i])
 	}
 }
 

@@ -84,15 +84,17 @@ func expf(x float32) float32 {
 	}
 	x = min(max(x, expLo), expHi)
 	n := float32(math.RoundToEven(float64(x * expLog2e)))
-	r := x - n*expLn2Hi
-	r -= n * expLn2Lo
+	// float32(...) conversions keep each product rounded (no FMA fusion),
+	// so results are the same on every architecture.
+	r := x - float32(n*expLn2Hi)
+	r -= float32(n * expLn2Lo)
 	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	p = p*r*r + r + 1
+	p = float32(p*r) + 1.3981999507e-3
+	p = float32(p*r) + 8.3334519073e-3
+	p = float32(p*r) + 4.1665795894e-2
+	p = float32(p*r) + 1.6666665459e-1
+	p = float32(p*r) + 5.0000001201e-1
+	p = float32(float32(p*r)*r) + r + 1
 	ni := int(n)
 	if ni >= -126 && ni <= 127 {
 		return p * math.Float32frombits(uint32(ni+127)<<23)

@@ -307,37 +307,19 @@ func (n *Net[T]) headLoss(ws *workspace[T], nf []T, targets []int, losses []toke
 			for r := lo; r < hi; r++ {
 				t := c0 + r
 				row := logits[r*V : (r+1)*V]
-				if !backward {
-					lse := logSumExp(row)
-					lps[t] = float64(row[targets[t]]) - lse
-					if losses != nil {
-						lossVals[t], _ = losses[t](lps[t])
-					}
-					continue
-				}
-				// One exp per logit: keep e_j = exp(x_j − max) in the row.
-				mx := row[0]
-				for _, x := range row[1:] {
-					mx = max(mx, x)
-				}
-				tv := row[targets[t]]
-				var z float64
-				for j, x := range row {
-					e := math.Exp(float64(x - mx))
-					row[j] = T(e)
-					z += e
-				}
-				lse := float64(mx) + math.Log(z)
-				lp := float64(tv) - lse
+				lse := logSumExp(row)
+				lp := float64(row[targets[t]]) - lse
 				lps[t] = lp
 				var dlp float64
 				if losses != nil {
 					lossVals[t], dlp = losses[t](lp)
 				}
+				if !backward {
+					continue
+				}
 				// dL/dlogit_j = dlp·(1[j=target] − p_j)
-				c := -dlp / z
-				for j, e := range row {
-					row[j] = T(c * float64(e))
+				for j, x := range row {
+					row[j] = T(-dlp * math.Exp(float64(x)-lse))
 				}
 				row[targets[t]] += T(dlp)
 			}

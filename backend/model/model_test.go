@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -549,6 +550,35 @@ func TestGreedyAndTopK(t *testing.T) {
 		}
 		if better >= 3 {
 			t.Fatalf("top_k=3 sampled token %d ranked %d", sq.Tokens[0], better+1)
+		}
+	}
+	// top_p = 0.3: only the smallest set of likeliest tokens reaching 0.3.
+	{
+		lp := make([]float64, len(last))
+		var z float64
+		for j, v := range last {
+			lp[j] = math.Exp(float64(v))
+			z += lp[j]
+		}
+		idx := make([]int, len(lp))
+		for j := range idx {
+			idx[j] = j
+		}
+		sort.Slice(idx, func(a, b int) bool { return lp[idx[a]] > lp[idx[b]] })
+		allowed := map[int]bool{}
+		var c float64
+		for _, j := range idx {
+			allowed[j] = true
+			c += lp[j] / z
+			if c >= 0.3 {
+				break
+			}
+		}
+		r, _ := s.Sample(SampleRequest{Prompt: prompt, NumSamples: 64, Params: SamplingParams{MaxTokens: 1, Temperature: 1, TopP: 0.3, Seed: 4, HasSeed: true}})
+		for _, sq := range r.Sequences {
+			if !allowed[sq.Tokens[0]] {
+				t.Fatalf("top_p=0.3 sampled %d outside the nucleus %v", sq.Tokens[0], allowed)
+			}
 		}
 	}
 	// top_p tiny: only the argmax survives.

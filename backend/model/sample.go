@@ -64,7 +64,7 @@ type SamplingParams struct {
 	// TopK keeps the k most likely tokens (<= 0: off).
 	TopK int
 	// TopP keeps the smallest set of most likely tokens whose probability
-	// reaches TopP (>= 1 or <= 0: off).
+	// reaches TopP, after top-k (>= 1 or <= 0: off).
 	TopP float64
 	// Seed makes sampling reproducible when HasSeed; sample i of a request
 	// uses the stream (Seed, i).
@@ -417,10 +417,12 @@ func pickToken[T Float](row []T, p SamplingParams, rng *rand.Rand) (int, float64
 		kept += probs[i]
 	}
 	if topP > 0 {
+		// top-p applies to the distribution left after top-k (as in vLLM).
+		target := topP * kept
 		var c float64
 		for i := range idx {
 			c += probs[i]
-			if c >= topP*z {
+			if c >= target {
 				idx, probs = idx[:i+1], probs[:i+1]
 				kept = c
 				break

@@ -21,7 +21,15 @@ var Module = &host.Module{
 (one {"step": N, ...} line per step, fsynced), checkpoints.jsonl (append-only
 records, safe against SIGKILL), logs.log (log lines and print output) and
 loss.png. A progress bar with ETA and the latest loss is drawn on a terminal;
-plain lines otherwise. close() prints a summary table and draws the curves.`,
+plain lines otherwise. close() prints a summary table and draws the curves.
+
+ml_logger (from setup): log_metrics(metrics, step) appends {"step": step,
+...metrics} and syncs it; log_checkpoint(record) appends a record (the
+cookbook's keys: name, batch = the next step to run, epoch, state_path,
+sampler_path); last_checkpoint(required_key="state_path") -> dict or None;
+log(msg) writes a line to the console and logs.log; close(). Attributes:
+log_dir, resumed. Write a checkpoint record only after the metrics of the
+steps before its batch are logged: a resumed run starts at batch.`,
 	Funcs: []host.Func{
 		{Name: "setup", Impl: setup, Doc: `setup(log_path=None, config=None, behavior_if_log_dir_exists="ask", name=None, total_steps=0, must_match=None, plot_metrics=None, quiet=False, capture_print=True) -> ml_logger
 

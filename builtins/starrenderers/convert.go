@@ -132,16 +132,22 @@ func messageFromStarlark(v starlark.Value, path string) (renderers.Message, erro
 }
 
 func messagesFromStarlark(v starlark.Value, fnName string) ([]renderers.Message, error) {
+	return MessagesFromStarlark(v, fnName+": messages")
+}
+
+// MessagesFromStarlark converts a list of message dicts; errors name the
+// element as what[i] (e.g. "supervised.datum: messages[2]: ...").
+func MessagesFromStarlark(v starlark.Value, what string) ([]renderers.Message, error) {
 	iter, ok := v.(starlark.Iterable)
 	if !ok {
-		return nil, fmt.Errorf("%s: messages: want a list of message dicts, got %s", fnName, v.Type())
+		return nil, fmt.Errorf("%s: want a list of message dicts, got %s", what, v.Type())
 	}
 	var out []renderers.Message
 	it := iter.Iterate()
 	defer it.Done()
 	var x starlark.Value
 	for i := 0; it.Next(&x); i++ {
-		m, err := messageFromStarlark(x, fmt.Sprintf("%s: messages[%d]", fnName, i))
+		m, err := messageFromStarlark(x, fmt.Sprintf("%s[%d]", what, i))
 		if err != nil {
 			return nil, err
 		}
@@ -149,6 +155,9 @@ func messagesFromStarlark(v starlark.Value, fnName string) ([]renderers.Message,
 	}
 	return out, nil
 }
+
+// MessageToStarlark converts a message to its dict form.
+func MessageToStarlark(m renderers.Message) starlark.Value { return messageToStarlark(m) }
 
 func messageToStarlark(m renderers.Message) starlark.Value {
 	return fromJSONValue(m.ToObject())

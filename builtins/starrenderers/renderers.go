@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/starlarkstruct"
 
+	"github.com/tkx-dev/tkx/builtins/startinker"
 	"github.com/tkx-dev/tkx/builtins/startokenizers"
 	"github.com/tkx-dev/tkx/host"
 	"github.com/tkx-dev/tkx/protocol"
@@ -67,6 +68,9 @@ renderer.build_supervised_examples(messages, train_on_what="last_assistant_turn"
 renderer.get_stop_sequences() -> list of token ids (or strings for role_colon)
 renderer.parse_response(tokens) -> (message, termination)   termination: "stop_sequence" | "eos" | "malformed"
 renderer.create_conversation_prefix_with_tools(tools, system_prompt="") -> list of messages`},
+		{Name: "get", Impl: getRenderer, Doc: `get(name, tokenizer, current_date=None) -> renderer
+
+Same as get_renderer.`},
 		{Name: "from_chat_template", Impl: fromChatTemplate, Doc: `from_chat_template(tokenizer, path=None, template=None, bos_token="", eos_token="", variables=None) -> renderer
 
 A generic renderer that runs a model's own Jinja chat_template (from a
@@ -87,8 +91,8 @@ response did not terminate cleanly; ("content", detail) when tool calls
 could not be parsed.`},
 	},
 	Consts: []host.Const{
-		{Name: "TrainOnWhat", Value: trainOnWhat, Doc: "Constants LAST_ASSISTANT_MESSAGE, LAST_ASSISTANT_TURN, ALL_ASSISTANT_MESSAGES, ALL_MESSAGES, ALL_TOKENS, ALL_USER_AND_SYSTEM_MESSAGES, CUSTOMIZED (their values are the lower-case names, which are accepted too)."},
-		{Name: "ParseTermination", Value: parseTermination, Doc: "Constants STOP_SEQUENCE, EOS, MALFORMED (values \"stop_sequence\", \"eos\", \"malformed\")."},
+		{Name: "TrainOnWhat", Value: trainOnWhat, Doc: "Constants LAST_ASSISTANT_MESSAGE, LAST_ASSISTANT_TURN, ALL_ASSISTANT_MESSAGES, ALL_MESSAGES, ALL_TOKENS,\nALL_USER_AND_SYSTEM_MESSAGES, CUSTOMIZED; their values are the lower-case names, which are accepted too."},
+		{Name: "ParseTermination", Value: parseTermination, Doc: "Constants STOP_SEQUENCE, EOS, MALFORMED; their values are \"stop_sequence\", \"eos\", \"malformed\"."},
 	},
 }
 
@@ -271,10 +275,17 @@ func parseResponse(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 		return nil, err
 	}
 	var ids []int
-	if mi, ok := toks.(*ModelInputValue); ok {
-		var err error
-		if ids, err = mi.m.Ints(); err != nil {
+	if _, ok := toks.(starlark.Iterable); !ok {
+		pm, err := startinker.AsModelInput(toks, fname(fn)+": tokens")
+		if err != nil {
+			return nil, err
+		}
+		t32, err := pm.Tokens()
+		if err != nil {
 			return nil, fmt.Errorf("%s: %v", fname(fn), err)
+		}
+		for _, t := range t32 {
+			ids = append(ids, int(t))
 		}
 	} else {
 		iter, ok := toks.(starlark.Iterable)
@@ -334,21 +345,11 @@ func prefixWithTools(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tup
 
 // ---- ModelInput ----
 
-// ModelInputValue is a rendered model input: chunks of token ids (and
-// image placeholders) with the text they were encoded from.
-type ModelInputValue struct{ m renderers.ModelInput }
-
-// NewModelInput wraps a rendered model input.
-func NewModelInput(m renderers.ModelInput) *ModelInputValue { return &ModelInputValue{m} }
-
-// Go returns the renderers.ModelInput.
-func (v *ModelInputValue) Go() renderers.ModelInput { return v.m }
-
-// ProtocolModelInput converts to the Tinker wire type (what tinker
-// functions take).
-func (v *ModelInputValue) ProtocolModelInput() protocol.ModelInput {
+// ToProtocol converts a rendered model input to the Tinker wire type;
+// image placeholders become image_asset_pointer chunks.
+func ToProtocol(m renderers.ModelInput) protocol.ModelInput {
 	var out protocol.ModelInput
-	for _, c := range v.m.Chunks {
+	for _, c := range m.Chunks {
 		if c.Image != nil {
 			n := int32(c.Image.ExpectedTokens)
 			out.Chunks = append(out.Chunks, protocol.Chunk{Type: protocol.ChunkImageAssetPointer, Location: c.Image.Source, Format: "jpeg", ExpectedTokens: &n})
@@ -363,66 +364,9 @@ func (v *ModelInputValue) ProtocolModelInput() protocol.ModelInput {
 	return out
 }
 
-func (v *ModelInputValue) String() string {
-	if ids, err := v.m.Ints(); err == nil {
-		if len(ids) > 12 {
-			return fmt.Sprintf("ModelInput(tokens=%v ... %d tokens)", ids[:12], len(ids))
-		}
-		return fmt.Sprintf("ModelInput(tokens=%v)", ids)
-	}
-	return fmt.Sprintf("ModelInput(%d chunks, %d positions)", len(v.m.Chunks), v.m.Len())
-}
-func (v *ModelInputValue) Type() string          { return "ModelInput" }
-func (v *ModelInputValue) Freeze()               {}
-func (v *ModelInputValue) Truth() starlark.Bool  { return v.m.Len() > 0 }
-func (v *ModelInputValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable type: ModelInput") }
-func (v *ModelInputValue) AttrNames() []string {
-	return []string{"chunks", "length", "text", "to_ints"}
-}
-
-func (v *ModelInputValue) Attr(name string) (starlark.Value, error) {
-	switch name {
-	case "length":
-		return starlark.MakeInt(v.m.Len()), nil
-	case "text":
-		return starlark.String(v.m.Text()), nil
-	case "chunks":
-		l := make([]starlark.Value, len(v.m.Chunks))
-		for i, c := range v.m.Chunks {
-			d := starlark.NewDict(3)
-			if c.Image != nil {
-				_ = d.SetKey(starlark.String("type"), starlark.String("image"))
-				_ = d.SetKey(starlark.String("image"), starlark.String(c.Image.Source))
-				_ = d.SetKey(starlark.String("expected_tokens"), starlark.MakeInt(c.Image.ExpectedTokens))
-			} else {
-				ids := make([]starlark.Value, len(c.Tokens))
-				for j, t := range c.Tokens {
-					ids[j] = starlark.MakeInt(t)
-				}
-				_ = d.SetKey(starlark.String("type"), starlark.String("encoded_text"))
-				_ = d.SetKey(starlark.String("tokens"), starlark.NewList(ids))
-				_ = d.SetKey(starlark.String("text"), starlark.String(c.Text))
-			}
-			l[i] = d
-		}
-		return starlark.NewList(l), nil
-	case "to_ints":
-		return starlark.NewBuiltin("ModelInput.to_ints", func(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackArgs(fn.Name(), args, kwargs); err != nil {
-				return nil, err
-			}
-			ids, err := v.m.Ints()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", fn.Name(), err)
-			}
-			vals := make([]starlark.Value, len(ids))
-			for i, id := range ids {
-				vals[i] = starlark.MakeInt(id)
-			}
-			return starlark.NewList(vals), nil
-		}), nil
-	}
-	return nil, nil
+// NewModelInput is the script value of a rendered input: a tinker ModelInput.
+func NewModelInput(m renderers.ModelInput) starlark.Value {
+	return startinker.NewModelInput(ToProtocol(m))
 }
 
 // ---- module functions ----

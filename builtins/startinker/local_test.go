@@ -1,6 +1,8 @@
 package startinker
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -146,6 +148,23 @@ func TestClientAgainstLocalBackend(t *testing.T) {
 	if err != nil || len(cks.Checkpoints) < 2 {
 		t.Fatalf("%+v %v", cks, err)
 	}
+	var buf bytes.Buffer
+	if _, err := rc.DownloadCheckpointArchive(ctx, saved.Path, &buf); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(&buf)
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, h.Name)
+	}
+	if len(names) == 0 {
+		t.Fatal("empty archive")
+	}
+	t.Logf("archive: %v", names)
 	// Bad input reaches the user as one clear error.
 	bad := protocol.Datum{ModelInput: protocol.FromTokens([]int32{1, 2}), LossFnInputs: map[string]protocol.TensorData{"target_tokens": protocol.Int64Tensor([]int64{5, 99999})}}
 	bf, err := tc.ForwardBackward(ctx, []protocol.Datum{bad}, protocol.LossCrossEntropy, nil)

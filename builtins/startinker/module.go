@@ -52,13 +52,38 @@ var Module = &host.Module{
 			"True when a service_client with this base_url would use the embedded local backend (no $TINKER_API_KEY,\n" +
 			"or base_url \"local\"). Recipes use it to pick local-friendly defaults.", Impl: isLocalFn},
 	}, typeFuncs...),
-	Consts: []host.Const{{Name: "types", Doc: "types\n\nThe type constructors again (tinker.types.datum, …), as in the SDK's tinker.types.", Value: typesModule()}},
+	Consts: append([]host.Const{{Name: "types", Doc: "types\n\nThe type constructors again (tinker.types.datum, …) and the SDK-style classes (tinker.types.Datum, …).", Value: typesModule()}},
+		sdkClasses()...),
+}
+
+// sdkClasses are the SDK's class names (tinker.Datum(...),
+// tinker.ModelInput.from_ints(...)), so cookbook code ports verbatim.
+func sdkClasses() []host.Const {
+	mk := func(name, doc string, impl builtinFn, statics map[string]builtinFn) host.Const {
+		return host.Const{Name: name, Doc: name + "\n\n" + doc, Value: newTypeCtor(name, impl, statics)}
+	}
+	return []host.Const{
+		mk("ModelInput", "ModelInput(chunks); ModelInput.from_ints(tokens); ModelInput.empty().", modelInputFn,
+			map[string]builtinFn{"from_ints": modelInputFromIntsFn, "empty": emptyModelInputFn}),
+		mk("EncodedTextChunk", "EncodedTextChunk(tokens).", encodedTextChunkFn, nil),
+		mk("TensorData", "TensorData(data, dtype=None, shape=None).", tensorDataFn, nil),
+		mk("Datum", "Datum(model_input, loss_fn_inputs={}).", datumFn, nil),
+		mk("AdamParams", "AdamParams(learning_rate=1e-4, beta1=0.9, beta2=0.95, eps=1e-12, weight_decay=0.0, grad_clip_norm=0.0).", adamParamsFn, nil),
+		mk("SamplingParams", "SamplingParams(max_tokens=None, seed=None, stop=None, temperature=1.0, top_k=-1, top_p=1.0).", samplingParamsFn, nil),
+		mk("LoraConfig", "LoraConfig(rank=32, seed=None, train_unembed=True, train_mlp=True, train_attn=True).", loraConfigFn, nil),
+		mk("ServiceClient", "ServiceClient(api_key=None, base_url=None, user_metadata=None, project_id=None, tags=None): same as service_client.", serviceClientFn, nil),
+	}
 }
 
 func typesModule() starlark.Value {
 	members := starlark.StringDict{}
 	for _, f := range typeFuncs {
 		members[f.Name] = starlark.NewBuiltin("tinker.types."+f.Name, f.Impl)
+	}
+	for _, c := range sdkClasses() {
+		if c.Name != "ServiceClient" {
+			members[c.Name] = c.Value
+		}
 	}
 	return &starlarkstruct.Module{Name: "tinker.types", Members: members}
 }

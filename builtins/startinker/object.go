@@ -217,3 +217,49 @@ func optStr(s string) starlark.Value {
 	}
 	return starlark.String(s)
 }
+
+// typeCtor is a callable type object such as tinker.ModelInput: calling it
+// constructs a value, and it carries static constructors as attributes
+// (tinker.ModelInput.from_ints), like the SDK's pydantic classes.
+type typeCtor struct {
+	name    string
+	call    *starlark.Builtin
+	statics map[string]*starlark.Builtin
+}
+
+var (
+	_ starlark.Callable = (*typeCtor)(nil)
+	_ starlark.HasAttrs = (*typeCtor)(nil)
+)
+
+func newTypeCtor(name string, impl builtinFn, statics map[string]builtinFn) *typeCtor {
+	t := &typeCtor{name: name, call: starlark.NewBuiltin("tinker."+name, impl), statics: map[string]*starlark.Builtin{}}
+	for k, f := range statics {
+		t.statics[k] = starlark.NewBuiltin("tinker."+name+"."+k, f)
+	}
+	return t
+}
+
+func (t *typeCtor) String() string        { return "<type tinker." + t.name + ">" }
+func (t *typeCtor) Type() string          { return "type" }
+func (t *typeCtor) Freeze()               {}
+func (t *typeCtor) Truth() starlark.Bool  { return true }
+func (t *typeCtor) Hash() (uint32, error) { return starlark.String(t.name).Hash() }
+func (t *typeCtor) Name() string          { return t.name }
+func (t *typeCtor) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	return starlark.Call(thread, t.call, args, kwargs)
+}
+func (t *typeCtor) Attr(name string) (starlark.Value, error) {
+	if b, ok := t.statics[name]; ok {
+		return b, nil
+	}
+	return nil, nil
+}
+func (t *typeCtor) AttrNames() []string {
+	names := make([]string, 0, len(t.statics))
+	for k := range t.statics {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}

@@ -158,6 +158,13 @@ func modelInputFromIntsFn(_ *starlark.Thread, fn *starlark.Builtin, args starlar
 	return newModelInput(protocol.FromTokens(toks)), nil
 }
 
+func emptyModelInputFn(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs); err != nil {
+		return nil, err
+	}
+	return newModelInput(protocol.ModelInput{}), nil
+}
+
 // ---------------------------------------------------------------------------
 // TensorData
 

@@ -8,6 +8,11 @@ test's reference label is sympy's (sympy_labels.jsonl), "intended" is only
 reported. The output is deterministic; run from the repository root:
 
     python3 grading/testdata/make_corpus.py > grading/testdata/corpus.jsonl
+
+With --generated N --seed S it writes only N generated algebra pairs (a
+larger, uncommitted check; see TKX_GRADING_CORPUS in sympy_diff_test.go):
+
+    python3 grading/testdata/make_corpus.py --generated 2500 --seed 12345 > /tmp/g/corpus.jsonl
 """
 
 import json
@@ -268,5 +273,22 @@ def main():
         print(json.dumps(rec, ensure_ascii=False))
 
 
+def main_generated(n, seed):
+    global ALGEBRA_SEED
+    ALGEBRA_SEED = seed
+    for i, (given, truth, intended) in enumerate(generated_algebra(n)):
+        rec = {"id": f"gen{seed}-{i:05d}", "category": "generated", "given": given, "truth": truth, "intended": intended}
+        print(json.dumps(rec, ensure_ascii=False))
+
+
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--generated", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=ALGEBRA_SEED)
+    a = ap.parse_args()
+    if a.generated:
+        main_generated(a.generated, a.seed)
+    else:
+        main()

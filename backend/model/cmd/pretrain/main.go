@@ -33,6 +33,7 @@ type settings struct {
 	evalN                int
 	arithPct             int
 	init                 string
+	stopAt               int
 }
 
 func main() {
@@ -50,6 +51,7 @@ func main() {
 	flag.IntVar(&s.saveEvery, "save-every", 100, "write the checkpoint every N steps")
 	flag.IntVar(&s.evalEvery, "eval-every", 200, "arithmetic eval every N steps (0: off)")
 	flag.IntVar(&s.evalN, "eval-n", 100, "arithmetic eval questions")
+	flag.IntVar(&s.stopAt, "stop-at", 0, "stop after this many steps (keeping the schedule of -steps); 0: run all")
 	flag.IntVar(&s.arithPct, "arith-pct", 55, "percentage of arithmetic conversations in the corpus")
 	flag.StringVar(&s.init, "init", "", "start from this checkpoint's base weights (a second stage) instead of random weights")
 	eval := flag.String("eval", "", "evaluate this checkpoint instead of training")
@@ -144,10 +146,14 @@ func train(s settings, log io.Writer) error {
 		if s.evalEvery > 0 && (step+1)%s.evalEvery == 0 {
 			evalReport(log, m, s.evalN)
 		}
-		if (step+1)%s.saveEvery == 0 || step+1 == s.steps {
+		last := step+1 == s.steps || step+1 == s.stopAt
+		if (step+1)%s.saveEvery == 0 || last {
 			if err := save(m, s.out); err != nil {
 				return err
 			}
+		}
+		if last {
+			break
 		}
 	}
 	evalReport(log, m, 500)
