@@ -73,6 +73,7 @@ func gemm512(rows int) {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	step := func() {
+		p("PREFETCHT0 (SI)(R10*8)")
 		p("VMOVUPS.Z (BX), K1, Z28")
 		p("VMOVUPS.Z 64(BX), K2, Z29")
 		for r := 0; r < rows; r++ {

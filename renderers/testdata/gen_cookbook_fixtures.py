@@ -253,6 +253,25 @@ def msg_json(m):
     return out
 
 
+BAD_RESPONSES = [
+    ("json_tool_call", '<tool_call>\n{"name": "f", "arguments": {bad}}\n</tool_call>'),
+    ("unterminated_tool_call", 'Let me call.<tool_call>\n{"name": "f", "arguments": {}}'),
+    ("xml_tool_call", "<tool_call>\n<function=f>\n<parameter=x>\n1\n</parameter>\nstray\n</function>\n</tool_call>"),
+    ("kimi_tool_call", "<think>r</think>ok<|tool_calls_section_begin|><|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{oops}<|tool_call_end|><|tool_calls_section_end|>"),
+    ("deepseek_tool_call", "ok" + ds("tool▁calls▁begin") + ds("tool▁call▁begin") + "f" + ds("tool▁sep") + "{nope" + ds("tool▁call▁end") + ds("tool▁calls▁end")),
+    ("harmony", "<|channel|>analysis<|message|>think<|end|><|start|>assistant to=functions.f<|channel|>commentary <|constrain|>json<|message|>{bad"),
+    ("think_only", "<think>\nonly thinking\n</think>\n\n"),
+]
+
+
+def parse(r, resp):
+    try:
+        m, term = r.parse_response(resp)
+        return {"response": resp, "message": msg_json(m), "termination": str(term)}
+    except Exception as e:  # noqa: BLE001
+        return {"response": resp, "error": f"{type(e).__name__}: {e}"}
+
+
 def main():
     tok = StubTokenizer()
     names = [n for n in sorted(json.load(open(os.path.join(HERE, "renderer_names.json"))))]
@@ -289,11 +308,10 @@ def main():
                 p = rec["prompt"]
                 resp = full[len(p):] if full[:len(p)] == p else None
                 if resp is not None:
-                    try:
-                        m, term = r.parse_response(resp)
-                        rec["parse"] = {"response": resp, "message": msg_json(m), "termination": str(term)}
-                    except Exception as e:  # noqa: BLE001
-                        rec["parse"] = {"response": resp, "error": f"{type(e).__name__}: {e}"}
+                    rec["parse"] = parse(r, resp)
+                    # truncated (no stop signal) and doubled (two stop signals)
+                    rec["parse_truncated"] = parse(r, resp[:-1])
+                    rec["parse_doubled"] = parse(r, resp + resp)
             out.append(rec)
         try:
             pre = r.create_conversation_prefix_with_tools([TOOL], "Be nice.")
@@ -301,6 +319,15 @@ def main():
                         "prefix": [msg_json(m) for m in pre]})
         except Exception as e:  # noqa: BLE001
             out.append({"renderer": name, "case": "tool_prefix", "tools": [TOOL], "prefix_error": f"{type(e).__name__}: {e}"})
+        out.append({"renderer": name, "case": "properties", "has_extension_property": r.has_extension_property,
+                    "disables_thinking": r.disables_thinking})
+        for label, text in BAD_RESPONSES:
+            try:
+                end = r.get_stop_sequences()[0]
+                resp = tok.encode(text) + ([end] if isinstance(end, int) else tok.encode(end))
+            except Exception:  # noqa: BLE001
+                continue
+            out.append({"renderer": name, "case": "bad_response_" + label, "parse": parse(r, resp)})
         try:
             out.append({"renderer": name, "case": "stop", "stop": r.get_stop_sequences()})
         except Exception as e:  # noqa: BLE001
