@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tkx-dev/tkx/builtins"
+	"github.com/tkx-dev/tkx/builtins/startinker"
 	"github.com/tkx-dev/tkx/host"
 )
 
@@ -101,6 +102,8 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 
+	// Stop the clients' heartbeats however the recipe ends.
+	defer startinker.CloseAll()
 	r, err := in.LoadRecipe(ctx, file, nil, overrides)
 	if err != nil {
 		return reportError(stderr, err)
