@@ -10,6 +10,7 @@ import (
 	"github.com/tkx-dev/tkx/builtins/starmodelinfo"
 	"github.com/tkx-dev/tkx/builtins/starnp"
 	"github.com/tkx-dev/tkx/builtins/starrenderers"
+	"github.com/tkx-dev/tkx/builtins/starrl"
 	"github.com/tkx-dev/tkx/builtins/starsupervised"
 	"github.com/tkx-dev/tkx/builtins/startinker"
 	"github.com/tkx-dev/tkx/builtins/startokenizers"
@@ -28,6 +29,7 @@ func All() []*host.Module {
 		starsupervised.Module,
 		stargrading.Module,
 		starmllog.Module,
+		starrl.Module,
 	}
 }
 

@@ -144,16 +144,20 @@ func TestBatcherEpochs(t *testing.T) {
 func TestStreamOps(t *testing.T) {
 	d := numbered(10)
 	s := d.Stream().Skip(2).Take(6)
-	s = s.Filter(func() (func(Row) (bool, error), error) {
-		return func(r Row) (bool, error) { return r["i"].(int64) != 4, nil }, nil
-	}).Map(func() (func(Row) (Row, error), error) {
-		return func(r Row) (Row, error) { return Row{"i": r["i"].(int64) * 10}, nil }, nil
+	released := 0
+	s = s.Filter(func() (func(Row) (bool, error), func(), error) {
+		return func(r Row) (bool, error) { return r["i"].(int64) != 4, nil }, func() { released++ }, nil
+	}).Map(func() (func(Row) (Row, error), func(), error) {
+		return func(r Row) (Row, error) { return Row{"i": r["i"].(int64) * 10}, nil }, nil, nil
 	})
 	for pass := 0; pass < 2; pass++ { // restartable
 		got, err := s.Collect(0)
 		if err != nil || fmt.Sprint(ids(got.Rows())) != "[20 30 50 60 70]" {
 			t.Fatalf("pass %d: %v %v", pass, err, ids(got.Rows()))
 		}
+	}
+	if released != 2 {
+		t.Errorf("filter state released %d times for 2 passes", released)
 	}
 	c, _ := ConcatStreams(d.Take(2), d.Skip(8).Stream()).Collect(0)
 	if fmt.Sprint(ids(c.Rows())) != "[0 1 8 9]" {
@@ -284,9 +288,9 @@ func TestStreamJSONLGzipAndLongLines(t *testing.T) {
 	long := strings.Repeat("x", 200_000)
 	content := fmt.Sprintf("{\"messages\":[{\"role\":\"user\",\"content\":%q}]}\r\n{\"a\":1}\n", long)
 	p := writeFile(t, "d.jsonl", content)
-	s, rep := StreamJSONL(p, ReadOptions{})
+	s, report := StreamJSONL(p, ReadOptions{})
 	ds, err := s.Collect(0)
-	if err != nil || ds.Len() != 2 || rep.Rows != 2 {
+	if err != nil || ds.Len() != 2 || report().Rows != 2 {
 		t.Fatalf("%v %d", err, ds.Len())
 	}
 	msgs, err := Messages(ds.Row(0))
@@ -307,10 +311,10 @@ func TestStreamIsLazy(t *testing.T) {
 	}
 	b.WriteString("broken\n")
 	p := writeFile(t, "big.jsonl", b.String())
-	s, rep := StreamJSONL(p, ReadOptions{OnError: Fail})
+	s, report := StreamJSONL(p, ReadOptions{OnError: Fail})
 	head, err := s.Take(3).Collect(0)
-	if err != nil || head.Len() != 3 || rep.Lines > 3 {
-		t.Fatalf("take: %v, read %d lines", err, rep.Lines)
+	if err != nil || head.Len() != 3 || report().Lines > 3 {
+		t.Fatalf("take: %v, read %d lines", err, report().Lines)
 	}
 	if _, err := s.Collect(0); err == nil || !strings.Contains(err.Error(), ":1001: not JSON") {
 		t.Fatalf("full read: %v", err)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // OnError says what a reader does with a bad line or record.
@@ -103,12 +104,12 @@ func (r *Report) add(e *LineError) {
 // be one JSON object. The Report counts rows, blank lines and skipped bad
 // lines.
 func ReadJSONL(path string, opts ReadOptions) (*Dataset, *Report, error) {
-	s, rep := StreamJSONL(path, opts)
+	s, report := StreamJSONL(path, opts)
 	ds, err := s.Collect(0)
 	if err != nil {
-		return nil, rep, err
+		return nil, report(), err
 	}
-	return ds, rep, nil
+	return ds, report(), nil
 }
 
 // FromConversationFile reads a JSONL file of {"messages": [...]} records
@@ -133,28 +134,60 @@ func FromConversationFile(path string, opts ReadOptions) (*Dataset, *Report, err
 }
 
 // StreamJSONL returns a stream over a JSONL file (local, file://, hf://,
-// any registered scheme; .gz is decompressed). The Report describes the
-// most recent pass and is updated while iterating.
-func StreamJSONL(path string, opts ReadOptions) (*Stream, *Report) {
+// any registered scheme; .gz is decompressed; a file holding one JSON
+// array of objects is read element by element). report returns a copy of
+// the Report of the most recently opened pass, as far as it has read;
+// passes may run concurrently, each counting on its own.
+func StreamJSONL(path string, opts ReadOptions) (s *Stream, report func() *Report) {
 	if opts.OnError == "" {
 		opts.OnError = Skip
 	}
-	rep := &Report{File: path}
+	box := &reportBox{latest: &Report{File: path}}
 	return NewStream(path, func() (Iterator, error) {
 		rc, err := OpenPath(opts.ctx(), path)
 		if err != nil {
 			return nil, err
 		}
-		*rep = Report{File: path}
+		rep := &Report{File: path}
+		box.mu.Lock()
+		box.latest = rep
+		box.mu.Unlock()
+		rb := reporter{box: box, rep: rep}
 		br := bufio.NewReaderSize(rc, 64<<10)
 		if bom, _ := br.Peek(3); string(bom) == "\xef\xbb\xbf" {
 			br.Discard(3)
 		}
 		if first, _ := firstByte(br); first == '[' {
-			return newArrayIter(path, rc, br, opts, rep), nil
+			return newArrayIter(path, rc, br, opts, rb), nil
 		}
-		return &jsonlIter{path: path, rc: rc, br: br, opts: opts, rep: rep}, nil
-	}), rep
+		return &jsonlIter{path: path, rc: rc, br: br, opts: opts, rep: rb}, nil
+	}), box.snapshot
+}
+
+// reportBox holds the Report of the latest pass; every pass updates its
+// own Report under the box's lock.
+type reportBox struct {
+	mu     sync.Mutex
+	latest *Report
+}
+
+func (b *reportBox) snapshot() *Report {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := *b.latest
+	c.Errors = append([]*LineError(nil), b.latest.Errors...)
+	return &c
+}
+
+type reporter struct {
+	box *reportBox
+	rep *Report
+}
+
+func (r reporter) update(f func(*Report)) {
+	r.box.mu.Lock()
+	f(r.rep)
+	r.box.mu.Unlock()
 }
 
 // firstByte peeks at the first byte that is not white space.
@@ -185,7 +218,7 @@ type arrayIter struct {
 	dec   *json.Decoder
 	lines *lineCounter
 	opts  ReadOptions
-	rep   *Report
+	rep   reporter
 	n     int
 	state int // 0 before '[', 1 inside, 2 done
 }
@@ -232,7 +265,7 @@ func (l *lineCounter) lineOfNext(off int64) int {
 	return line
 }
 
-func newArrayIter(path string, rc io.ReadCloser, br *bufio.Reader, opts ReadOptions, rep *Report) *arrayIter {
+func newArrayIter(path string, rc io.ReadCloser, br *bufio.Reader, opts ReadOptions, rep reporter) *arrayIter {
 	lc := &lineCounter{r: br}
 	dec := json.NewDecoder(lc)
 	dec.UseNumber()
@@ -264,7 +297,8 @@ func (it *arrayIter) Next() (Row, error) {
 			return nil, &LineError{File: it.path, Line: line, Err: fmt.Errorf("element %d: not JSON: %v", it.n, jsonMsg(err))}
 		}
 		it.n++
-		it.rep.Lines = it.n
+		n := it.n
+		it.rep.update(func(r *Report) { r.Lines = n })
 		var perr error
 		obj, ok := v.(map[string]any)
 		if !ok {
@@ -275,14 +309,14 @@ func (it *arrayIter) Next() (Row, error) {
 			}
 		}
 		if perr == nil {
-			it.rep.Rows++
+			it.rep.update(func(r *Report) { r.Rows++ })
 			return normalize(obj).(map[string]any), nil
 		}
 		le := &LineError{File: it.path, Line: line, Err: perr}
 		if it.opts.OnError == Fail {
 			return nil, le
 		}
-		it.rep.add(le)
+		it.rep.update(func(r *Report) { r.add(le) })
 		if it.opts.Warn != nil {
 			it.opts.Warn(le)
 		}
@@ -304,7 +338,7 @@ type jsonlIter struct {
 	rc   io.ReadCloser
 	br   *bufio.Reader
 	opts ReadOptions
-	rep  *Report
+	rep  reporter
 	line int
 	done bool
 }
@@ -324,25 +358,25 @@ func (it *jsonlIter) Next() (Row, error) {
 			return nil, fmt.Errorf("%s:%d: %w", it.path, it.line+1, err)
 		}
 		it.line++
-		it.rep.Lines++
+		it.rep.update(func(r *Report) { r.Lines++ })
 		if it.line == 1 {
 			raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf")) // UTF-8 BOM
 		}
 		text := bytes.TrimSpace(raw)
 		if len(text) == 0 {
-			it.rep.Blank++
+			it.rep.update(func(r *Report) { r.Blank++ })
 			continue
 		}
 		row, perr := it.parse(text)
 		if perr == nil {
-			it.rep.Rows++
+			it.rep.update(func(r *Report) { r.Rows++ })
 			return row, nil
 		}
 		le := &LineError{File: it.path, Line: it.line, Err: perr}
 		if it.opts.OnError == Fail {
 			return nil, le
 		}
-		it.rep.add(le)
+		it.rep.update(func(r *Report) { r.add(le) })
 		if it.opts.Warn != nil {
 			it.opts.Warn(le)
 		}

@@ -126,17 +126,36 @@ func (s *Stream) Skip(n int) *Stream {
 	})
 }
 
+// PassFunc makes the per-pass state of a lazy Filter or Map: the function
+// to apply and an optional release called when the pass is closed (e.g. a
+// Starlark thread made for the pass).
+type PassFunc[F any] func() (fn F, release func(), err error)
+
+// closeBoth closes it, then runs release (if any).
+func closeBoth(it Iterator, release func()) func() error {
+	return func() error {
+		err := it.Close()
+		if release != nil {
+			release()
+		}
+		return err
+	}
+}
+
 // Filter yields the rows for which keep returns true. newKeep is called
 // once per pass to make the predicate, so per-pass state (a Starlark
 // thread, counters) stays per pass.
-func (s *Stream) Filter(newKeep func() (func(Row) (bool, error), error)) *Stream {
+func (s *Stream) Filter(newKeep PassFunc[func(Row) (bool, error)]) *Stream {
 	return NewStream(s.name, func() (Iterator, error) {
-		keep, err := newKeep()
+		keep, release, err := newKeep()
 		if err != nil {
 			return nil, err
 		}
 		it, err := s.Open()
 		if err != nil {
+			if release != nil {
+				release()
+			}
 			return nil, err
 		}
 		pos := 0
@@ -155,19 +174,22 @@ func (s *Stream) Filter(newKeep func() (func(Row) (bool, error), error)) *Stream
 					return r, nil
 				}
 			}
-		}, close: it.Close}, nil
+		}, close: closeBoth(it, release)}, nil
 	})
 }
 
 // Map yields f(row) for every row; newF is called once per pass.
-func (s *Stream) Map(newF func() (func(Row) (Row, error), error)) *Stream {
+func (s *Stream) Map(newF PassFunc[func(Row) (Row, error)]) *Stream {
 	return NewStream(s.name, func() (Iterator, error) {
-		f, err := newF()
+		f, release, err := newF()
 		if err != nil {
 			return nil, err
 		}
 		it, err := s.Open()
 		if err != nil {
+			if release != nil {
+				release()
+			}
 			return nil, err
 		}
 		pos := 0
@@ -182,7 +204,7 @@ func (s *Stream) Map(newF func() (func(Row) (Row, error), error)) *Stream {
 				return nil, fmt.Errorf("%s: map: row %d: %w", s.name, pos-1, err)
 			}
 			return out, nil
-		}, close: it.Close}, nil
+		}, close: closeBoth(it, release)}, nil
 	})
 }
 

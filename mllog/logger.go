@@ -31,6 +31,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // DefaultMustMatch are the config keys a resumed run must share with the
@@ -270,8 +272,7 @@ func (l *Logger) LogMetrics(metrics map[string]any, step int) error {
 			l.latest[k] = float64(f)
 		}
 	}
-	rec["step"] = step
-	if err := l.metrics.Append(rec); err != nil {
+	if err := l.metrics.Append(stepFirst{step, rec}); err != nil {
 		return fmt.Errorf("writing metrics: %w", err)
 	}
 	if !l.haveFirst {
@@ -416,8 +417,43 @@ func (l *Logger) progress(step int) {
 		filled := min(width, width*(step+1)/total)
 		bar = "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "] "
 	}
-	fmt.Fprintf(l.console, "\r\x1b[K%s%s", bar, text)
+	line := bar + text
+	if w := terminalWidth(l.console); w > 0 && len(line) >= w {
+		line = line[:w-1] // a wrapped line would break the \r redraw
+	}
+	fmt.Fprintf(l.console, "\r\x1b[K%s", line)
 	l.barDrawn = true
+}
+
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
+}
+
+// stepFirst encodes {"step": N, ...metrics} with "step" first (the other
+// keys sorted), like the cookbook's lines.
+type stepFirst struct {
+	step int
+	m    map[string]any
+}
+
+func (s stepFirst) MarshalJSON() ([]byte, error) {
+	rest, err := json.Marshal(s.m)
+	if err != nil {
+		return nil, err
+	}
+	out := []byte(fmt.Sprintf(`{"step":%d`, s.step))
+	if len(rest) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, rest[1:]...), nil
 }
 
 func (l *Logger) clearBar() {

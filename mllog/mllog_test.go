@@ -70,7 +70,7 @@ func TestLogDirFiles(t *testing.T) {
 	}
 	raw, _ := os.ReadFile(filepath.Join(dir, MetricsFile))
 	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
-	if len(lines) != 11 || !strings.Contains(lines[0], `"step":0`) || !strings.Contains(lines[0], `"train_mean_nll":3`) {
+	if len(lines) != 11 || !strings.HasPrefix(lines[0], `{"step":0,"lr":0.0001,`) || !strings.Contains(lines[0], `"train_mean_nll":3`) {
 		t.Fatalf("metrics.jsonl:\n%s", raw)
 	}
 	if !strings.Contains(lines[10], `"bad":null`) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,54 +91,109 @@ var palette = []color.RGBA{
 }
 
 func plotSteps(steps []Step, want []string, title, out string) error {
-	names, err := chooseMetrics(steps, want)
-	if err != nil {
-		return err
+	return plotRuns([]run{{steps: steps}}, want, title, out)
+}
+
+// run is one log directory's steps; label prefixes its series when
+// several runs share a plot.
+type run struct {
+	label string
+	steps []Step
+}
+
+// PlotRuns draws the same metrics of several log directories into one PNG
+// (series named "DIR: metric"), e.g. to compare a sweep.
+func PlotRuns(dirs []string, metrics []string, out string) error {
+	var runs []run
+	for _, d := range dirs {
+		steps, _, err := ReadMetrics(d)
+		if err != nil {
+			return err
+		}
+		if len(steps) == 0 {
+			return fmt.Errorf("%s: no metrics in %s: %w", d, MetricsFile, errNothingToPlot)
+		}
+		runs = append(runs, run{label: filepath.Base(filepath.Clean(d)), steps: steps})
 	}
+	if len(runs) == 1 {
+		return plotRuns(runs, metrics, dirs[0], out)
+	}
+	return plotRuns(runs, metrics, "", out)
+}
+
+func plotRuns(runs []run, want []string, title, out string) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "step"
 	p.X.Tick.Marker = intTicks{}
-	if len(names) == 1 {
-		p.Y.Label.Text = names[0]
-	} else {
-		p.Y.Label.Text = "value"
-	}
 	p.Add(plotter.NewGrid())
-	for i, name := range names {
-		var pts plotter.XYs
-		for _, s := range steps {
-			if v, ok := s.Metrics[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
-				pts = append(pts, plotter.XY{X: float64(s.Step), Y: v})
-			}
-		}
-		if len(pts) == 0 {
-			continue
-		}
-		c := palette[i%len(palette)]
-		line, err := plotter.NewLine(pts)
+	series := 0
+	var allNames []string
+	for _, r := range runs {
+		names, err := chooseMetrics(r.steps, want)
 		if err != nil {
+			if r.label != "" && len(runs) > 1 {
+				return fmt.Errorf("%s: %w", r.label, err)
+			}
 			return err
 		}
-		line.Color = c
-		line.Width = vg.Points(1.5)
-		p.Add(line)
-		p.Legend.Add(name, line)
-		if len(pts) <= 30 { // sparse series (evals): mark the points
-			sc, err := plotter.NewScatter(pts)
+		for _, name := range names {
+			allNames = append(allNames, name)
+			var pts plotter.XYs
+			for _, s := range r.steps {
+				if v, ok := s.Metrics[name]; ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+					pts = append(pts, plotter.XY{X: float64(s.Step), Y: v})
+				}
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			c := palette[series%len(palette)]
+			series++
+			line, err := plotter.NewLine(pts)
 			if err != nil {
 				return err
 			}
-			sc.Color = c
-			sc.Radius = vg.Points(2.5)
-			p.Add(sc)
+			line.Color = c
+			line.Width = vg.Points(1.5)
+			p.Add(line)
+			label := name
+			if len(runs) > 1 {
+				label = r.label + ": " + name
+			}
+			p.Legend.Add(label, line)
+			if len(pts) <= 30 { // sparse series (evals): mark the points
+				sc, err := plotter.NewScatter(pts)
+				if err != nil {
+					return err
+				}
+				sc.Color = c
+				sc.Radius = vg.Points(2.5)
+				p.Add(sc)
+			}
 		}
+	}
+	p.Y.Label.Text = "value"
+	if distinct := uniq(allNames); len(distinct) == 1 {
+		p.Y.Label.Text = distinct[0]
 	}
 	p.Legend.Top = true
 	if err := p.Save(9*vg.Inch, 5*vg.Inch, out); err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
 	return nil
+}
+
+func uniq(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // intTicks labels the step axis with whole numbers.

@@ -99,3 +99,24 @@ func TestLR(t *testing.T) {
 		t.Errorf("unknown family accepted")
 	}
 }
+
+// The tokenizer package's list of known models (for its suggestions) and
+// this registry must not drift apart.
+func TestRegistryMatchesTokenizerKnownModels(t *testing.T) {
+	known := map[string]bool{}
+	for _, n := range tokenizer.KnownModels {
+		known[n] = true
+	}
+	for _, n := range Names() {
+		if strings.HasPrefix(n, "thinkingmachines/") {
+			continue // tml_v0 models: no tokenizer in tkx
+		}
+		if !known[n] {
+			t.Errorf("%s is in model_info but not in tokenizer.KnownModels", n)
+		}
+		delete(known, n)
+	}
+	for n := range known {
+		t.Errorf("%s is in tokenizer.KnownModels but not in model_info", n)
+	}
+}

@@ -24,26 +24,40 @@ type cbExample struct {
 	Error   string `json:"error"`
 }
 
+type cbParse struct {
+	Response    []int           `json:"response"`
+	Message     json.RawMessage `json:"message"`
+	Termination string          `json:"termination"`
+	Error       string          `json:"error"`
+}
+
+type cbStream struct {
+	Response []int           `json:"response"`
+	Deltas   [][]any         `json:"deltas"`
+	Message  json.RawMessage `json:"message"`
+}
+
 type cbRecord struct {
-	Renderer      string               `json:"renderer"`
-	Case          string               `json:"case"`
-	Messages      []json.RawMessage    `json:"messages"`
-	Prompt        []int                `json:"prompt"`
-	PromptPrefill []int                `json:"prompt_prefill"`
-	PromptError   string               `json:"prompt_error"`
-	Supervised    map[string]cbExample `json:"supervised"`
-	Examples      []cbExample          `json:"examples"`
-	ExamplesError string               `json:"examples_error"`
-	Parse         *struct {
-		Response    []int           `json:"response"`
-		Message     json.RawMessage `json:"message"`
-		Termination string          `json:"termination"`
-		Error       string          `json:"error"`
-	} `json:"parse"`
-	Tools       []json.RawMessage `json:"tools"`
-	Prefix      []json.RawMessage `json:"prefix"`
-	PrefixError string            `json:"prefix_error"`
-	Stop        []any             `json:"stop"`
+	Renderer        string               `json:"renderer"`
+	Case            string               `json:"case"`
+	Messages        []json.RawMessage    `json:"messages"`
+	Prompt          []int                `json:"prompt"`
+	PromptPrefill   []int                `json:"prompt_prefill"`
+	PromptError     string               `json:"prompt_error"`
+	Supervised      map[string]cbExample `json:"supervised"`
+	Examples        []cbExample          `json:"examples"`
+	ExamplesError   string               `json:"examples_error"`
+	Parse           *cbParse             `json:"parse"`
+	ParseTruncated  *cbParse             `json:"parse_truncated"`
+	ParseDoubled    *cbParse             `json:"parse_doubled"`
+	Stream          *cbStream            `json:"stream"`
+	StreamTruncated *cbStream            `json:"stream_truncated"`
+	HasExtension    *bool                `json:"has_extension_property"`
+	Disables        *bool                `json:"disables_thinking"`
+	Tools           []json.RawMessage    `json:"tools"`
+	Prefix          []json.RawMessage    `json:"prefix"`
+	PrefixError     string               `json:"prefix_error"`
+	Stop            []any                `json:"stop"`
 }
 
 func loadCookbookFixtures(t *testing.T) []cbRecord {
@@ -167,7 +181,28 @@ func TestCookbookParity(t *testing.T) {
 		}
 		name := rec.Renderer
 		at := rec.Renderer + "/" + rec.Case
+		checkParse := func(label string, p *cbParse) {
+			if p == nil {
+				return
+			}
+			m, term, err := r.ParseResponse(p.Response)
+			if p.Error != "" {
+				check(name, err != nil, "%s: %s: want an error like %q, got %s", at, label, p.Error, canonMessage(m))
+				return
+			}
+			got, want := canonMessage(m), canonJSON(p.Message)
+			check(name, err == nil && got == want && string(term) == p.Termination,
+				"%s: %s %q\n got: %s %s %v\nwant: %s %s", at, label, tok.Decode(p.Response), got, term, err, want, p.Termination)
+		}
+		if strings.HasPrefix(rec.Case, "bad_response_") {
+			checkParse("parse", rec.Parse)
+			continue
+		}
 		switch rec.Case {
+		case "properties":
+			check(name, r.HasExtensionProperty() == *rec.HasExtension && r.DisablesThinking() == *rec.Disables,
+				"has_extension_property %v disables_thinking %v, want %v %v", r.HasExtensionProperty(), r.DisablesThinking(), *rec.HasExtension, *rec.Disables)
+			continue
 		case "stop":
 			ss, err := r.StopSequences()
 			var got []any
@@ -255,16 +290,27 @@ func TestCookbookParity(t *testing.T) {
 					"%s: example %d differs\n got: %q %s\nwant: %q %s", at, i, tok.Decode(ids), wstr(ex.Weights), tok.Decode(rec.Examples[i].Tokens), rec.Examples[i].Weights)
 			}
 		}
-		// parse_response of what sampling would have returned
-		if rec.Parse != nil {
-			m, term, err := r.ParseResponse(rec.Parse.Response)
-			if rec.Parse.Error != "" {
-				check(name, err != nil, "%s: parse: want an error like %q", at, rec.Parse.Error)
-			} else {
-				got, want := canonMessage(m), canonJSON(rec.Parse.Message)
-				check(name, err == nil && got == want && string(term) == rec.Parse.Termination,
-					"%s: parse %q\n got: %s %s %v\nwant: %s %s", at, tok.Decode(rec.Parse.Response), got, term, err, want, rec.Parse.Termination)
+		// parse_response of what sampling would have returned, truncated, doubled
+		checkParse("parse", rec.Parse)
+		checkParse("parse truncated", rec.ParseTruncated)
+		checkParse("parse doubled", rec.ParseDoubled)
+		for _, st := range []*cbStream{rec.Stream, rec.StreamTruncated} {
+			if st == nil {
+				continue
 			}
+			var got [][]any
+			final, _, err := ParseResponseStreaming(r, st.Response, func(d Delta) {
+				switch d.Kind {
+				case DeltaHeader:
+					got = append(got, []any{"header", d.Role, float64(0)})
+				case DeltaText:
+					got = append(got, []any{"text", d.Text, float64(d.ContentIndex)})
+				case DeltaThinking:
+					got = append(got, []any{"thinking", d.Text, float64(d.ContentIndex)})
+				}
+			})
+			check(name, err == nil && fmt.Sprint(got) == fmt.Sprint(st.Deltas) && canonMessage(final) == canonJSON(st.Message),
+				"%s: streaming %q\n got: %v %s %v\nwant: %v %s", at, tok.Decode(st.Response), got, canonMessage(final), err, st.Deltas, canonJSON(st.Message))
 		}
 	}
 	names := make([]string, 0, len(counts))
@@ -278,4 +324,29 @@ func TestCookbookParity(t *testing.T) {
 		fmt.Fprintf(&b, "%-36s %d/%d\n", n, counts[n].ok, counts[n].checks)
 	}
 	t.Logf("cookbook parity per renderer:\n%s", b.String())
+}
+
+// The cookbook generator covers every registered renderer.
+func TestCookbookFixturesCoverAllRenderers(t *testing.T) {
+	data, err := os.ReadFile("testdata/renderer_names.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	if err := json.Unmarshal(data, &names); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, Names()) {
+		t.Fatalf("renderer_names.json %v\n!= Names() %v", names, Names())
+	}
+	seen := map[string]bool{}
+	for _, r := range loadCookbookFixtures(t) {
+		seen[r.Renderer] = true
+	}
+	for _, n := range Names() {
+		if !seen[n] {
+			t.Errorf("no cookbook fixtures for %s", n)
+		}
+	}
 }

@@ -218,25 +218,22 @@ var (
 )
 
 func (r *deepseek) ParseResponse(resp []int) (Message, ParseTermination, error) {
-	if r.thinking {
-		open, err := r.special("<think>")
-		if err != nil {
-			return Message{}, "", err
-		}
-		cl, err := r.special("</think>")
-		if err != nil {
-			return Message{}, "", err
-		}
-		if !(len(resp) > 0 && resp[0] == open) && containsInt(resp, cl) {
-			resp = append([]int{open}, resp...)
-		}
+	resp, err := r.normalizeForStream(resp)
+	if err != nil {
+		return Message{}, "", err
 	}
+	return r.parseContent(resp, false)
+}
+
+// parseContent is _parse_response_content; allowMissingStop parses a
+// truncated response too (streaming).
+func (r *deepseek) parseContent(resp []int, allowMissingStop bool) (Message, ParseTermination, error) {
 	end, err := r.sp("end▁of▁sentence")
 	if err != nil {
 		return Message{}, "", err
 	}
 	msg, term, err := r.parseForStopToken(resp, end.Tokens[0])
-	if err != nil || !term.IsClean() {
+	if err != nil || (!term.IsClean() && !allowMissingStop) {
 		return msg, term, err
 	}
 	content := msg.Content

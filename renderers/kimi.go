@@ -209,25 +209,22 @@ var (
 )
 
 func (r *kimi) ParseResponse(resp []int) (Message, ParseTermination, error) {
-	if r.k25 {
-		open, err := r.special("<think>")
-		if err != nil {
-			return Message{}, "", err
-		}
-		cl, err := r.special("</think>")
-		if err != nil {
-			return Message{}, "", err
-		}
-		if len(resp) > 0 && resp[0] != open && containsInt(resp, cl) {
-			resp = append([]int{open}, resp...)
-		}
+	resp, err := r.normalizeForStream(resp)
+	if err != nil {
+		return Message{}, "", err
 	}
+	return r.parseContent(resp, false)
+}
+
+// parseContent parses content and tool-call sections; allowMissingStop
+// parses a truncated response too (streaming).
+func (r *kimi) parseContent(resp []int, allowMissingStop bool) (Message, ParseTermination, error) {
 	end, err := r.special("<|im_end|>")
 	if err != nil {
 		return Message{}, "", err
 	}
 	msg, term, err := r.parseForStopToken(resp, end)
-	if err != nil || !term.IsClean() {
+	if err != nil || (!term.IsClean() && !allowMissingStop) {
 		return msg, term, err
 	}
 	content := msg.Content

@@ -19,7 +19,7 @@ type bpe struct {
 	// merges maps (left<<32 | right) to (rank<<32 | merged id).
 	merges       map[uint64]uint64
 	ignoreMerges bool
-	unkID        int  // -1 when none
+	unkID        int // -1 when none
 	fuseUnk      bool
 	byteFallback bool
 
@@ -30,6 +30,7 @@ type bpe struct {
 const (
 	bpeCacheMax     = 1 << 17 // entries before the cache is reset
 	bpeCacheWordMax = 96      // longer words are not cached
+	bpeLongWord     = 64      // longer words use the heap-based merge
 )
 
 func (m *bpe) pairMerge(a, b int32) (rank int32, id int32, ok bool) {
@@ -89,6 +90,12 @@ func (m *bpe) merge(dst []int, word string) []int {
 	}
 	if len(syms) == 1 {
 		return append(dst, int(syms[0]))
+	}
+	if len(syms) > bpeLongWord {
+		for _, s := range m.mergeLong(syms) {
+			dst = append(dst, int(s))
+		}
+		return dst
 	}
 	// ranks[i] is the merge rank of (syms[i], syms[i+1]), or -1.
 	var rankBuf [64]int32

@@ -4,7 +4,7 @@ package tokenizer
 // byte-level vocabularies can be stored as text. Printable Latin-1 bytes map
 // to themselves, the rest to U+0100 onwards in byte order.
 var (
-	byteToUnicode [256]rune
+	byteToUnicode      [256]rune
 	unicodeToByteTable = map[rune]byte{}
 	// byteToUnicodeStr[b] is string(byteToUnicode[b]), precomputed.
 	byteToUnicodeStr [256]string

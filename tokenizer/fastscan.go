@@ -89,7 +89,7 @@ func runeClass(s string, i int) (rune, uint8, int) {
 }
 
 // contraction returns the length of (?i:'s|'t|'re|'ve|'m|'ll|'d) at s[i:]
-// (s[i] must be '\''), or 0.
+// (s[i] must be an apostrophe), or 0.
 func contraction(s string, i int) int {
 	if i+1 >= len(s) {
 		return 0

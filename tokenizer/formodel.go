@@ -99,10 +99,20 @@ func ForModelWith(ctx context.Context, c *hfhub.Client, model string) (Tokenizer
 		t, err = loadHFFromHub(ctx, c, repo)
 	}
 	if err != nil {
+		var he *hfhub.Error
+		if errors.As(err, &he) && he.Code == "EntryNotFound" {
+			return nil, fmt.Errorf("tokenizer for %s: the repository %s has no %s (only tokenizer.json and Kimi's tiktoken.model are supported): %w", name, repo.ID, he.File, err)
+		}
 		if hfhub.IsNotFound(err) {
 			return nil, unknownModel(name, err)
 		}
-		return nil, fmt.Errorf("tokenizer for %s: %w", name, err)
+		hint := ""
+		if !isKnown(name) {
+			if near := Closest(name, KnownModels, 3); len(near) > 0 {
+				hint = " (not a known model; closest known: " + strings.Join(near, ", ") + ")"
+			}
+		}
+		return nil, fmt.Errorf("tokenizer for %s%s: not in the HF cache %s, and the download failed: %w", name, hint, c.CacheDir, err)
 	}
 	t.SetName(name)
 	modelCache.Store(key, t)
@@ -151,6 +161,15 @@ func loadKimiFromHub(ctx context.Context, c *hfhub.Client, repo hfhub.Repo) (*HF
 		return nil, err
 	}
 	return ParseKimi(p, data, cfg)
+}
+
+func isKnown(name string) bool {
+	for _, m := range KnownModels {
+		if m == name {
+			return true
+		}
+	}
+	return false
 }
 
 func unknownModel(name string, cause error) error {

@@ -43,24 +43,16 @@ func TestForModel(t *testing.T) {
 	write("acme/tiny-chat/tokenizer.json", tinyTokenizerJSON)
 	write("acme/tiny-chat/tokenizer_config.json", `{"eos_token":"<|end|>"}`)
 	write("acme/no-config/tokenizer.json", tinyTokenizerJSON)
+	write("acme/sentencepiece/tokenizer.model", "x")
 	var tk strings.Builder
 	for i := 0; i < 256; i++ {
 		fmt.Fprintf(&tk, "%s %d\n", base64.StdEncoding.EncodeToString([]byte{byte(i)}), i)
 	}
 	write("moonshotai/Kimi-K2.5/tiktoken.model", tk.String())
 	write("moonshotai/Kimi-K2.5/tokenizer_config.json", `{"bos_token":"[BOS]","eos_token":"[EOS]","added_tokens_decoder":{"256":{"content":"[BOS]"},"257":{"content":"[EOS]"}}}`)
-	real := map[string]string{Llama3TokenizerRepo: "llama3_1"}
-	haveReal := true
-	for repo, name := range real {
-		src := filepath.Join(cacheDir, name)
-		if _, err := os.Stat(src); err != nil {
-			haveReal = false
-			continue
-		}
-		for _, f := range []string{"tokenizer.json", "tokenizer_config.json"} {
-			copyFile(t, filepath.Join(src, f), filepath.Join(root, "models", repo, f))
-		}
-	}
+	// The ungated Llama 3 tokenizer repo (here with the tiny files).
+	write(Llama3TokenizerRepo+"/tokenizer.json", tinyTokenizerJSON)
+	write(Llama3TokenizerRepo+"/tokenizer_config.json", `{"eos_token":"<|end|>"}`)
 	srv := hubtest.New(root)
 	defer srv.Close()
 	srv.LFSThreshold = 1 << 20
@@ -105,9 +97,12 @@ func TestForModel(t *testing.T) {
 		t.Fatalf("local-base: %v", err)
 	}
 	// Unknown names suggest the closest known ones.
-	_, err = ForModelWith(ctx, c, "Qwen/Qwen3-8b-instruct")
+	_, err = ForModelWith(ctx, c, "Qwen/Qwen3-9B")
 	if err == nil || !strings.Contains(err.Error(), "unknown model") || !strings.Contains(err.Error(), "closest known: Qwen/Qwen3-8B") {
 		t.Fatalf("unknown model error: %v", err)
+	}
+	if _, err := ForModelWith(ctx, c, "acme/sentencepiece"); err == nil || !strings.Contains(err.Error(), `has no tokenizer.json`) {
+		t.Fatalf("repo without tokenizer.json: %v", err)
 	}
 	if _, err := ForModelWith(ctx, c, "tkx/local-huge"); err == nil || !strings.Contains(err.Error(), "tkx/local-base") {
 		t.Fatalf("tkx/local-huge: %v", err)
@@ -115,23 +110,24 @@ func TestForModel(t *testing.T) {
 	if _, err := ForModelWith(ctx, c, "not a name"); err == nil || !strings.Contains(err.Error(), "unknown model") {
 		t.Fatalf("bad name: %v", err)
 	}
-	if !haveReal {
-		t.Skip("real tokenizers absent (run scripts/test-setup.sh): skipping the Qwen3/Llama 3 part")
-	}
-	// Every meta-llama/Llama-3* model uses the ungated tokenizer repo.
-	for _, m := range []string{"meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.2-1B"} {
+	// Every meta-llama/Llama-3* model uses the ungated tokenizer repo; the
+	// gated meta-llama repos are never asked for.
+	for _, m := range []string{"meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.2-1B:peft"} {
 		ll, err := ForModelWith(ctx, c, m)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ids := ll.Encode("Hi", true); ids[0] != 128000 || ll.EOS() != 128009 {
-			t.Fatalf("%s: ids %v EOS %d", m, ids, ll.EOS())
+		if ll.EOS() != 5 {
+			t.Fatalf("%s: EOS %d", m, ll.EOS())
 		}
 	}
 	for _, r := range srv.Requests() {
 		if strings.Contains(r.Path, "meta-llama/") {
 			t.Fatalf("gated meta-llama repo requested: %s", r.Path)
 		}
+	}
+	if got := TokenizerRepo("meta-llama/Llama-3.3-70B-Instruct"); got.ID != Llama3TokenizerRepo {
+		t.Fatalf("TokenizerRepo = %+v", got)
 	}
 }
 

@@ -123,15 +123,15 @@ type hfFile struct {
 }
 
 type hfModel struct {
-	Type                    string          `json:"type"`
-	Vocab                   map[string]int  `json:"vocab"`
-	UnkToken                *string         `json:"unk_token"`
-	ByteFallback            bool            `json:"byte_fallback"`
-	IgnoreMerges            bool            `json:"ignore_merges"`
-	FuseUnk                 bool            `json:"fuse_unk"`
-	Dropout                 *float64        `json:"dropout"`
-	ContinuingSubwordPrefix *string         `json:"continuing_subword_prefix"`
-	EndOfWordSuffix         *string         `json:"end_of_word_suffix"`
+	Type                    string         `json:"type"`
+	Vocab                   map[string]int `json:"vocab"`
+	UnkToken                *string        `json:"unk_token"`
+	ByteFallback            bool           `json:"byte_fallback"`
+	IgnoreMerges            bool           `json:"ignore_merges"`
+	FuseUnk                 bool           `json:"fuse_unk"`
+	Dropout                 *float64       `json:"dropout"`
+	ContinuingSubwordPrefix *string        `json:"continuing_subword_prefix"`
+	EndOfWordSuffix         *string        `json:"end_of_word_suffix"`
 }
 
 // component is any normalizer, pre-tokenizer, post-processor or decoder
@@ -254,7 +254,7 @@ func parseHF(name string, data []byte) (*HF, error) {
 		if a.Special {
 			t.special[at.ID] = true
 		}
-		t.setToken(at.ID, a.Content, []byte(nil))
+		t.setToken(at.ID, a.Content)
 		// HF partitions added tokens by their "normalized" flag: those are
 		// matched (in normalized form) after normalization, the others
 		// on the raw text first.
@@ -295,7 +295,7 @@ func parseHF(name string, data []byte) (*HF, error) {
 	return t, nil
 }
 
-func (t *HF) setToken(id int, s string, _ []byte) {
+func (t *HF) setToken(id int, s string) {
 	for len(t.idToTok) <= id {
 		t.idToTok = append(t.idToTok, "")
 	}
@@ -339,7 +339,7 @@ func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, merges [][2]str
 		if id < 0 || id > 1<<24 {
 			return fmt.Errorf("model.vocab[%q]: id %d out of range", tok, id)
 		}
-		t.setToken(id, tok, nil)
+		t.setToken(id, tok)
 		key := tok
 		if byteLevel {
 			key = string(byteLevelDecodeToken(nil, tok))
@@ -362,6 +362,7 @@ func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, merges [][2]str
 		b.unkID = id
 	}
 	b.merges = make(map[uint64]uint64, len(merges))
+	var cat []byte
 	for rank, mg := range merges {
 		a, ok1 := m.Vocab[mg[0]]
 		c, ok2 := m.Vocab[mg[1]]
@@ -372,7 +373,8 @@ func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, merges [][2]str
 			}
 			return fmt.Errorf("model.merges[%d]: token %q is not in model.vocab", rank, missing)
 		}
-		merged, ok := m.Vocab[mg[0]+mg[1]]
+		cat = append(append(cat[:0], mg[0]...), mg[1]...)
+		merged, ok := m.Vocab[string(cat)] // no allocation for the lookup
 		if !ok {
 			return fmt.Errorf("model.merges[%d]: merged token %q is not in model.vocab", rank, mg[0]+mg[1])
 		}

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -246,4 +247,79 @@ func TestConcurrentEncode(t *testing.T) {
 			t.Fatalf("goroutine result %v, want %v", got, want)
 		}
 	}
+}
+
+// TestRoundTripBytes: any bytes (invalid UTF-8 included) encode without
+// panicking and decode back (U+FFFD for the invalid parts) on tokenizers
+// without a normalizer.
+func TestRoundTripBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pieces := []string{"a", " ", "\n", "é", "中", "😀", "\xff", "\xe4\xb8", "\x80", "<|im_end|>", "'s", "1234", "\t", "\r\n"}
+	var inputs []string
+	for i := 0; i < 300; i++ {
+		var b strings.Builder
+		for n := rng.IntN(20); n >= 0; n-- {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		inputs = append(inputs, b.String())
+	}
+	for _, name := range goldNames {
+		tk := cachedTokenizer(t, name, true)
+		for _, s := range inputs {
+			ids := tk.Encode(s, false)
+			if name == "qwen3" {
+				continue // NFC may change valid text; no panic is the check
+			}
+			if got := tk.DecodeRaw(ids); got != lossyUTF8([]byte(s)) {
+				t.Fatalf("%s: %q round-trips to %q", name, s, got)
+			}
+		}
+	}
+}
+
+// TestLongWords: the heap-based merge for long words agrees with the
+// quadratic scan, and a 200 KB word does not take quadratic time.
+func TestLongWords(t *testing.T) {
+	tk := cachedTokenizer(t, "qwen3", true)
+	rng := rand.New(rand.NewPCG(5, 6))
+	letters := []string{"a", "b", "e", "r", "t", "in", "on", "é", "中"}
+	for i := 0; i < 200; i++ {
+		var b strings.Builder
+		for n := 65 + rng.IntN(200); n > 0; n-- {
+			b.WriteString(letters[rng.IntN(len(letters))])
+		}
+		w := b.String()
+		var syms []int32
+		for k := 0; k < len(w); k++ {
+			syms = append(syms, tk.model.byteID[w[k]])
+		}
+		long := tk.model.mergeLong(append([]int32(nil), syms...))
+		// The quadratic path, forced by calling it on the same symbols.
+		short := quadraticMerge(tk.model, syms)
+		if !reflect.DeepEqual(long, short) {
+			t.Fatalf("word %q: heap %v, scan %v", w, long, short)
+		}
+	}
+	big := strings.Repeat("ab", 100000)
+	if ids := tk.Encode(big, false); tk.DecodeRaw(ids) != big {
+		t.Fatal("200 KB word does not round-trip")
+	}
+}
+
+func quadraticMerge(m *bpe, syms []int32) []int32 {
+	syms = append([]int32(nil), syms...)
+	for len(syms) > 1 {
+		best, bestRank, bestID := -1, int32(0), int32(0)
+		for i := 0; i+1 < len(syms); i++ {
+			if r, id, ok := m.pairMerge(syms[i], syms[i+1]); ok && (best < 0 || r < bestRank) {
+				best, bestRank, bestID = i, r, id
+			}
+		}
+		if best < 0 {
+			break
+		}
+		syms[best] = bestID
+		syms = append(syms[:best+1], syms[best+2:]...)
+	}
+	return syms
 }

@@ -68,7 +68,7 @@ func ParseTiktoken(name string, data []byte, opt TiktokenOptions) (*HF, error) {
 			return nil, fmt.Errorf("tokenizer %s: line %d: token %q already has rank %d", name, line, tok, prev)
 		}
 		b.vocab[string(tok)] = rank
-		t.setToken(rank, byteLevelEncode(string(tok)), nil)
+		t.setToken(rank, byteLevelEncode(string(tok)))
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
@@ -103,7 +103,7 @@ func ParseTiktoken(name string, data []byte, opt TiktokenOptions) (*HF, error) {
 		toks = append(toks, addedToken{ID: id, Content: s, Special: true})
 		t.added[s] = id
 		t.special[id] = true
-		t.setToken(id, s, nil)
+		t.setToken(id, s)
 	}
 	sort.Slice(toks, func(i, j int) bool { return toks[i].ID < toks[j].ID })
 	if len(toks) > 0 {

@@ -17,8 +17,9 @@ import (
 
 var out bytes.Buffer
 
-// mr512 is the AVX-512 register tile height (2 ZMM accumulators per row).
-const mr512 = 8
+// mr512 is the AVX-512 register tile height (2 ZMM accumulators per row,
+// at most 14: 28 accumulators + 2 B registers + 2 broadcast registers).
+const mr512 = 14
 
 func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
 func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
@@ -30,10 +31,11 @@ func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
 //	c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32
 const gemmArgs = "k+0(FP), a+8(FP), rsA+16(FP), csA+24(FP), b+32(FP), rsB+40(FP), c+48(FP), ldc+56(FP), alpha+64(FP), beta+68(FP), mask+72(FP), loadC+76(FP)"
 
-// rowAddr returns the address of row r of the A micro-panel when rows 0..3
-// are based at SI and rows 4..7 at DI, with R8 = row stride, R9 = 3*stride.
+// rowAddr512 returns the address of row r of the A micro-panel: rows 0..3
+// are based at SI, 4..7 at DI, 8..11 at R13 and 12..13 at R14, with R8 = row
+// stride and R9 = 3*stride.
 func rowAddr512(r int) string {
-	base := [...]string{"SI", "DI", "R13"}[r/4]
+	base := [...]string{"SI", "DI", "R13", "R14"}[r/4]
 	switch r % 4 {
 	case 0:
 		return "(" + base + ")"
@@ -65,6 +67,7 @@ func gemm512(rows int) {
 	p("LEAQ (R8)(R8*2), R9")
 	p("LEAQ (SI)(R8*4), DI")
 	p("LEAQ (DI)(R8*4), R13")
+	p("LEAQ (R13)(R8*4), R14")
 	p("MOVL mask+72(FP), AX")
 	p("KMOVW AX, K1")
 	p("SHRL $16, AX")
@@ -73,7 +76,6 @@ func gemm512(rows int) {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	step := func() {
-		p("PREFETCHT0 (SI)(R10*8)")
 		p("VMOVUPS.Z (BX), K1, Z28")
 		p("VMOVUPS.Z 64(BX), K2, Z29")
 		for r := 0; r < rows; r++ {
@@ -88,6 +90,9 @@ func gemm512(rows int) {
 		}
 		if rows > 8 {
 			p("ADDQ R10, R13")
+		}
+		if rows > 12 {
+			p("ADDQ R10, R14")
 		}
 		p("ADDQ R11, BX")
 	}
@@ -628,6 +633,7 @@ var expConsts = []struct {
 	{"one", 0x3f800000},   // 1
 	{"hi", 0x42b20000},    // 89: exp overflows to +Inf
 	{"lo", 0xc2d00000},    // -104: exp underflows to 0
+	{"bias", 0x0000007f},  // int32 127, the float32 exponent bias
 }
 
 // exp512 emits exp over n floats (n a multiple of 16): clamp x to [-104, 89],
@@ -678,6 +684,70 @@ func exp512() {
 	out.WriteString("\n")
 }
 
+// exp256 emits the AVX2 exp over n floats (n a multiple of 8) with the same
+// arithmetic as exp512; without VSCALEFPS, 2^n is applied as two factors
+// 2^(n>>1) and 2^(n-(n>>1)), both normal floats: p·2^(n>>1) is exact, so the
+// result is rounded once, exactly as VSCALEFPS rounds it.
+func exp256() {
+	c := func(name string) string {
+		for i, e := range expConsts {
+			if e.name == name {
+				return fmt.Sprintf("expc<>+%d(SB)", 4*i)
+			}
+		}
+		panic(name)
+	}
+	out.WriteString("// func exp256(dst, src *float32, n int)\n")
+	out.WriteString("TEXT ·exp256(SB), NOSPLIT, $0-24\n")
+	p("MOVQ dst+0(FP), DI")
+	p("MOVQ src+8(FP), SI")
+	p("MOVQ n+16(FP), CX")
+	p("SHRQ $3, CX")
+	p("JZ exp256done")
+	p("VBROADCASTSS %s, Y8", c("lo"))
+	p("VBROADCASTSS %s, Y9", c("hi"))
+	p("VBROADCASTSS %s, Y10", c("log2e"))
+	p("VBROADCASTSS %s, Y11", c("ln2hi"))
+	p("VBROADCASTSS %s, Y12", c("ln2lo"))
+	p("VBROADCASTSS %s, Y13", c("one"))
+	p("VPBROADCASTD %s, Y14", c("bias"))
+	label("exp256loop")
+	p("VMOVUPS (SI), Y0")
+	p("VMAXPS Y0, Y8, Y0")
+	p("VMINPS Y0, Y9, Y0")
+	p("VMULPS Y10, Y0, Y1")
+	p("VROUNDPS $0, Y1, Y1")
+	p("VMOVAPS Y0, Y2")
+	p("VFNMADD231PS Y11, Y1, Y2")
+	p("VFNMADD231PS Y12, Y1, Y2")
+	p("VBROADCASTSS %s, Y3", c("p0"))
+	for _, name := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		p("VBROADCASTSS %s, Y4", c(name))
+		p("VFMADD213PS Y4, Y2, Y3")
+	}
+	p("VMULPS Y2, Y2, Y4")
+	p("VFMADD213PS Y2, Y4, Y3")
+	p("VADDPS Y13, Y3, Y3")
+	p("VCVTPS2DQ Y1, Y5")
+	p("VPSRAD $1, Y5, Y6")
+	p("VPSUBD Y6, Y5, Y5")
+	p("VPADDD Y14, Y6, Y6")
+	p("VPSLLD $23, Y6, Y6")
+	p("VPADDD Y14, Y5, Y5")
+	p("VPSLLD $23, Y5, Y5")
+	p("VMULPS Y6, Y3, Y3")
+	p("VMULPS Y5, Y3, Y3")
+	p("VMOVUPS Y3, (DI)")
+	p("ADDQ $32, SI")
+	p("ADDQ $32, DI")
+	p("DECQ CX")
+	p("JNZ exp256loop")
+	label("exp256done")
+	p("VZEROUPPER")
+	p("RET")
+	out.WriteString("\n")
+}
+
 func log2(x int) int {
 	n := 0
 	for x > 1 {
@@ -712,6 +782,7 @@ func main() {
 	vec("512")
 	vec("256")
 	exp512()
+	exp256()
 	_ = gemmArgs
 	if err := os.WriteFile("kernels_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -754,6 +825,7 @@ func decls() []byte {
 		w("//go:noescape\nfunc scale%s(a float32, x *float32, n int)\n\n", isa)
 	}
 	w("//go:noescape\nfunc exp512(dst, src *float32, n int)\n\n")
+	w("//go:noescape\nfunc exp256(dst, src *float32, n int)\n\n")
 	w("// mr512 is the AVX-512 tile height.\nconst mr512 = %d\n\n", mr512)
 	w("type asmGemm func%s\n\n", gemmSig)
 	w("var gemm512Rows = [...]asmGemm{nil")

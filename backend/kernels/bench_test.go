@@ -86,3 +86,19 @@ func BenchmarkVec(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmTiny measures the fixed cost of a call (validation,
+// dispatch) on problems too small to amortise anything.
+func BenchmarkSgemmTiny(b *testing.B) {
+	for _, sz := range []int{1, 4, 16} {
+		for _, tB := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/%d", transName(false, tB), sz), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 1))
+				x, y, c := randSlice(r, sz*sz), randSlice(r, sz*sz), make([]float32, sz*sz)
+				for i := 0; i < b.N; i++ {
+					Sgemm(false, tB, sz, sz, sz, 1, x, sz, y, sz, 0, c, sz)
+				}
+			})
+		}
+	}
+}

@@ -27,11 +27,8 @@ type impl struct {
 	mr    int // rows of the register tile
 	nr    int // columns of the register tile
 	// tile computes a rows×cols block of C (rows ≤ mr, cols ≤ nr) over kc
-	// steps. B must have nr readable columns per row in packed panels; with
-	// direct (unpacked) B, edgeSafe says whether the kernel itself limits its
-	// reads to cols (otherwise the driver packs edge panels).
-	tile     tileFn
-	edgeSafe bool
+	// steps, reading and writing only those rows and columns.
+	tile tileFn
 	// dot, when non-nil, computes NT products for small m reading both
 	// operands along k (matrix-vector style).
 	dot     dotFn

@@ -84,7 +84,7 @@ func TestPeakGFLOPS(t *testing.T) {
 
 func TestMeasureMatmul(t *testing.T) {
 	shapes := []Shape{{Name: "small", TransB: true, M: 64, N: 96, K: 32}, {Name: "tn", TransA: true, M: 32, N: 32, K: 64}}
-	s := MeasureMatmul(shapes, 2, time.Millisecond)
+	s := MeasureMatmul(shapes, 3, 5*time.Millisecond)
 	if len(s.Results) != 2 || s.GFLOPS <= 0 || s.PeakGFLOPS <= 0 || s.Path != Path() {
 		t.Fatalf("MeasureMatmul = %+v", s)
 	}
@@ -101,6 +101,9 @@ func TestMeasureMatmul(t *testing.T) {
 	}
 	if got := flops / secs / 1e9; got != s.GFLOPS {
 		t.Errorf("aggregate GFLOPS = %v, want %v", s.GFLOPS, got)
+	}
+	if runtime.GOOS == "linux" && (s.GFLOPSPerCore <= 0 || s.PeakSharePerCore <= 0) {
+		t.Errorf("per-core figures missing on linux: %+v", s)
 	}
 	if d := TransformerShapes(2048); len(d) != 5 || d[0].M != 2048 || !d[0].TransB {
 		t.Errorf("TransformerShapes = %v", d)

@@ -11,7 +11,8 @@ import (
 
 const (
 	// kcBlock is the k-chunk length: panels of kcBlock×nr floats of B stay
-	// in L1 while a worker sweeps row blocks of A.
+	// in L1 while a worker sweeps row blocks of A. Changing it (or
+	// kcBlockTA) changes the bits of results with k above it.
 	kcBlock = 256
 	// kcBlockTA is the k-chunk for transA products: their A micro-panel
 	// touches a new cache line per k step, so a shorter chunk keeps A and
@@ -43,9 +44,10 @@ const (
 // A or B. Work is split over up to runtime.GOMAXPROCS goroutines; see the
 // package comment for the determinism guarantees.
 //
-// C must not overlap A or B. Sgemm panics with the error from CheckSgemm when the dimensions, strides or
-// slice lengths are inconsistent (a programming error, like an index out of
-// range); callers handling untrusted shapes should call CheckSgemm first.
+// C must not overlap A or B. Sgemm panics with the error from CheckSgemm
+// when the dimensions, strides or slice lengths are inconsistent (a
+// programming error, like an index out of range); callers handling
+// untrusted shapes should call CheckSgemm first.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if err := CheckSgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc); err != nil {
 		panic(err)
@@ -199,6 +201,60 @@ func scaleC(beta float32, m, n int, c []float32, ldc int) {
 	}
 }
 
+// job holds one Sgemm call's operands and blocking; its methods are the
+// tasks. Serial calls run the tasks directly on a job on the stack; parallel
+// calls hand a heap copy to the goroutines, so small calls do not allocate.
+type job struct {
+	im                *impl
+	m, n, k           int
+	alpha, beta       float32
+	a                 []float32
+	lda, rsA, csA     int
+	b                 []float32 // B as read by the kernels (packed or not)
+	ldb, rsB          int
+	c                 []float32
+	ldc               int
+	tB, pack          bool
+	rb, cp, gr, gc    int // row blocks, column panels, blocks/panels per task
+	tc                int // tasks per row of the task grid
+	kcb               int
+	dotPer, dotChunk  int // gemmDot: column groups per task, k chunk
+	packSrc           []float32
+	packLd, packCount int
+}
+
+// Task kinds for job.run.
+const (
+	taskPack = iota
+	taskTile
+	taskDot
+)
+
+func (j *job) do(kind, t int) {
+	switch kind {
+	case taskPack:
+		j.packPanel(t)
+	case taskTile:
+		j.tileTask(t)
+	default:
+		j.dotTask(t)
+	}
+}
+
+// run executes tasks 0..ntasks-1 of a kind on up to workers goroutines.
+// (A task kind rather than a func value keeps j on the caller's stack.)
+func (j *job) run(workers, ntasks, kind int) {
+	if workers <= 1 || ntasks <= 1 {
+		for t := 0; t < ntasks; t++ {
+			j.do(kind, t)
+		}
+		return
+	}
+	jp := new(job)
+	*jp = *j
+	parallelTasks(workers, ntasks, func(t int) { jp.do(kind, t) })
+}
+
 func gemm(im *impl, maxWorkers int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -208,32 +264,28 @@ func gemm(im *impl, maxWorkers int, tA, tB bool, m, n, k int, alpha float32, a [
 		return
 	}
 	workers := min(maxWorkers, max(1, int(2*float64(m)*float64(n)*float64(k)/minFlopsPerWorker)))
+	j := job{im: im, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, tB: tB}
 	if tB && !tA && m <= DotMaxM {
-		gemmDot(im, workers, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		j.gemmDot(workers)
 		return
 	}
 	mr, nr := im.mr, im.nr
-	rsA, csA := lda, 1
+	j.rsA, j.csA = lda, 1
 	if tA {
-		rsA, csA = 1, lda
+		j.rsA, j.csA = 1, lda
 	}
-	rb, cp := ceilDiv(m, mr), ceilDiv(n, nr)
+	j.rb, j.cp = ceilDiv(m, mr), ceilDiv(n, nr)
 
 	// B operand: packed panel-major (panel jb at jb*k*nr, row p at +p*nr,
 	// zero-padded to nr columns) or read in place.
-	bp, rsB := b, ldb
-	pack := tB || m >= packMinM
+	j.rsB = ldb
+	j.pack = tB || m >= packMinM
 	var buf *[]float32
-	if pack {
-		buf = getBuf(cp * k * nr)
-		bp, rsB = *buf, nr
-		packB(tB, k, n, nr, b, ldb, bp, min(workers, cp))
-	}
-	boff := func(jb, k0 int) int {
-		if pack {
-			return jb*k*nr + k0*nr
-		}
-		return k0*ldb + jb*nr
+	if j.pack {
+		buf = getBuf(j.cp * k * nr)
+		j.packSrc, j.packLd = b, ldb
+		j.b, j.rsB = *buf, nr
+		j.run(min(workers, j.cp), j.cp, taskPack)
 	}
 
 	// Split the tile grid into rectangular tasks (ranges of row blocks ×
@@ -241,113 +293,123 @@ func gemm(im *impl, maxWorkers int, tA, tB bool, m, n, k int, alpha float32, a [
 	// atomic counter. Which goroutine runs a task does not matter for the
 	// result: a task computes its tiles completely, with the k chunks in
 	// order, so every C element is written by exactly one goroutine.
-	kcb := kcBlock
+	j.kcb = kcBlock
 	if tA {
-		kcb = kcBlockTA
+		j.kcb = kcBlockTA
 	}
-	tr, tc := taskGrid(rb, cp, workers)
-	gr, gc := ceilDiv(rb, tr), ceilDiv(cp, tc)
-	tr, tc = ceilDiv(rb, gr), ceilDiv(cp, gc)
-	parallelTasks(workers, tr*tc, func(t int) {
-		r0, c0 := (t/tc)*gr, (t%tc)*gc
-		r1, c1 := min(rb, r0+gr), min(cp, c0+gc)
-		for k0 := 0; k0 < k; k0 += kcb {
-			kc := min(kcb, k-k0)
-			bt, lc := beta, beta != 0
-			if k0 > 0 {
-				bt, lc = 1, true
-			}
-			mcBlocks := max(1, mcBytes/(kc*4*mr))
-			for ib0 := r0; ib0 < r1; ib0 += mcBlocks {
-				ib1 := min(r1, ib0+mcBlocks)
-				for jb := c0; jb < c1; jb++ {
-					j := jb * nr
-					cols := min(nr, n-j)
-					bo := boff(jb, k0)
-					for ib := ib0; ib < ib1; ib++ {
-						i := ib * mr
-						im.tile(kc, min(mr, m-i), cols, a, i*rsA+k0*csA, rsA, csA, bp, bo, rsB, c, i*ldc+j, ldc, alpha, bt, lc)
-					}
-				}
-			}
-		}
-	})
+	tr, tc := taskGrid(j.rb, j.cp, workers)
+	j.gr, j.gc = ceilDiv(j.rb, tr), ceilDiv(j.cp, tc)
+	tr, j.tc = ceilDiv(j.rb, j.gr), ceilDiv(j.cp, j.gc)
+	j.run(workers, tr*j.tc, taskTile)
 	if buf != nil {
 		bufPool.Put(buf)
 	}
 }
 
-// packB writes op(B) (k×n) panel-major into dst: panel jb holds columns
-// jb*nr..jb*nr+nr-1 as k rows of nr floats, zero-padded past n.
-func packB(tB bool, k, n, nr int, b []float32, ldb int, dst []float32, workers int) {
-	cp := ceilDiv(n, nr)
-	parallelTasks(workers, cp, func(jb int) {
-		j0 := jb * nr
-		cols := min(nr, n-j0)
-		panel := dst[jb*k*nr : (jb+1)*k*nr]
-		if !tB {
-			for p := 0; p < k; p++ {
-				row := panel[p*nr : p*nr+nr]
-				copy(row, b[p*ldb+j0:p*ldb+j0+cols])
-				clear(row[cols:])
-			}
-			return
+// tileTask computes task t of the tile grid.
+func (j *job) tileTask(t int) {
+	mr, nr := j.im.mr, j.im.nr
+	r0, c0 := (t/j.tc)*j.gr, (t%j.tc)*j.gc
+	r1, c1 := min(j.rb, r0+j.gr), min(j.cp, c0+j.gc)
+	for k0 := 0; k0 < j.k; k0 += j.kcb {
+		kc := min(j.kcb, j.k-k0)
+		bt, lc := j.beta, j.beta != 0
+		if k0 > 0 {
+			bt, lc = 1, true
 		}
-		if cols < nr {
-			clear(panel)
-		}
-		const pb = 64
-		for p0 := 0; p0 < k; p0 += pb {
-			p1 := min(k, p0+pb)
-			for jj := 0; jj < cols; jj++ {
-				src := b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p1]
-				d := panel[p0*nr+jj:]
-				for p, v := range src {
-					d[p*nr] = v
+		mcBlocks := max(1, mcBytes/(kc*4*mr))
+		for ib0 := r0; ib0 < r1; ib0 += mcBlocks {
+			ib1 := min(r1, ib0+mcBlocks)
+			for jb := c0; jb < c1; jb++ {
+				col := jb * nr
+				cols := min(nr, j.n-col)
+				bo := k0*j.ldb + col
+				if j.pack {
+					bo = jb*j.k*nr + k0*nr
+				}
+				for ib := ib0; ib < ib1; ib++ {
+					// Balanced row blocks: rb blocks of ⌊m/rb⌋ or ⌈m/rb⌉ ≤ mr
+					// rows, instead of full blocks and one thin remainder.
+					i, i1 := ib*j.m/j.rb, (ib+1)*j.m/j.rb
+					j.im.tile(kc, i1-i, cols, j.a, i*j.rsA+k0*j.csA, j.rsA, j.csA, j.b, bo, j.rsB, j.c, i*j.ldc+col, j.ldc, j.alpha, bt, lc)
 				}
 			}
 		}
-	})
+	}
+}
+
+// packPanel writes panel jb of op(B) (k×n) into j.b, panel-major: columns
+// jb*nr..jb*nr+nr-1 as k rows of nr floats, zero-padded past n.
+func (j *job) packPanel(jb int) {
+	k, n, nr, b, ldb := j.k, j.n, j.im.nr, j.packSrc, j.packLd
+	j0 := jb * nr
+	cols := min(nr, n-j0)
+	panel := j.b[jb*k*nr : (jb+1)*k*nr]
+	if !j.tB {
+		for p := 0; p < k; p++ {
+			row := panel[p*nr : p*nr+nr]
+			copy(row, b[p*ldb+j0:p*ldb+j0+cols])
+			clear(row[cols:])
+		}
+		return
+	}
+	if cols < nr {
+		clear(panel)
+	}
+	const pb = 64
+	for p0 := 0; p0 < k; p0 += pb {
+		p1 := min(k, p0+pb)
+		for jj := 0; jj < cols; jj++ {
+			src := b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p1]
+			d := panel[p0*nr+jj:]
+			for p, v := range src {
+				d[p*nr] = v
+			}
+		}
+	}
 }
 
 // gemmDot computes C = alpha*A·Bᵀ + beta*C (A m×k, B n×k, both read along k)
-// with the dot kernels; columns are split over workers in groups of dotCols.
-func gemmDot(im *impl, workers, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	dr, dc := im.dotRows, im.dotCols
-	groups := ceilDiv(n, dc)
-	chunk := k
-	if im.name == PathGeneric {
-		chunk = kcBlock // same chunking as tileGeneric: rows independent of m
+// with the dot kernels; tasks are ranges of column groups of dotCols.
+func (j *job) gemmDot(workers int) {
+	groups := ceilDiv(j.n, j.im.dotCols)
+	j.dotChunk = j.k
+	if j.im.name == PathGeneric {
+		j.dotChunk = kcBlock // same chunking as tileGeneric: rows independent of m
 	}
-	// Tasks are ranges of column groups, about tasksPerWorker per worker.
-	per := max(1, groups/max(1, workers*tasksPerWorker))
-	if workers <= 1 {
-		per = groups
+	j.dotPer = groups
+	if workers > 1 {
+		j.dotPer = max(1, groups/(workers*tasksPerWorker))
 	}
-	parallelTasks(workers, ceilDiv(groups, per), func(t int) {
-		g0, g1 := t*per, min(groups, (t+1)*per)
-		for k0 := 0; k0 < k; k0 += chunk {
-			kc := min(chunk, k-k0)
-			bt, lc := beta, beta != 0
-			if k0 > 0 {
-				bt, lc = 1, true
-			}
-			// Full groups in runs of up to dotRun (the B rows of a run stay
-			// in L1 while every row block uses them), then a partial group.
-			full := min(g1, n/dc)
-			for gs := g0; gs < full; gs += dotRun {
-				ng := min(dotRun, full-gs)
-				j := gs * dc
-				for i := 0; i < m; i += dr {
-					im.dot(kc, min(dr, m-i), dc, ng, a, i*lda+k0, lda, b, j*ldb+k0, ldb, c, i*ldc+j, ldc, alpha, bt, lc)
-				}
-			}
-			if g1 > full {
-				j := full * dc
-				for i := 0; i < m; i += dr {
-					im.dot(kc, min(dr, m-i), n-j, 1, a, i*lda+k0, lda, b, j*ldb+k0, ldb, c, i*ldc+j, ldc, alpha, bt, lc)
-				}
+	j.run(workers, ceilDiv(groups, j.dotPer), taskDot)
+}
+
+func (j *job) dotTask(t int) {
+	dr, dc := j.im.dotRows, j.im.dotCols
+	groups := ceilDiv(j.n, dc)
+	g0, g1 := t*j.dotPer, min(groups, (t+1)*j.dotPer)
+	m, n, a, lda, b, ldb, c, ldc := j.m, j.n, j.a, j.lda, j.b, j.ldb, j.c, j.ldc
+	for k0 := 0; k0 < j.k; k0 += j.dotChunk {
+		kc := min(j.dotChunk, j.k-k0)
+		bt, lc := j.beta, j.beta != 0
+		if k0 > 0 {
+			bt, lc = 1, true
+		}
+		// Full groups in runs of up to dotRun (the B rows of a run stay in
+		// L1 while every row block uses them), then a partial group.
+		full := min(g1, n/dc)
+		for gs := g0; gs < full; gs += dotRun {
+			ng := min(dotRun, full-gs)
+			col := gs * dc
+			for i := 0; i < m; i += dr {
+				j.im.dot(kc, min(dr, m-i), dc, ng, a, i*lda+k0, lda, b, col*ldb+k0, ldb, c, i*ldc+col, ldc, j.alpha, bt, lc)
 			}
 		}
-	})
+		if g1 > full {
+			col := full * dc
+			for i := 0; i < m; i += dr {
+				j.im.dot(kc, min(dr, m-i), n-col, 1, a, i*lda+k0, lda, b, col*ldb+k0, ldb, c, i*ldc+col, ldc, j.alpha, bt, lc)
+			}
+		}
+	}
 }

@@ -354,3 +354,78 @@ func TestCheckSgemm(t *testing.T) {
 	}()
 	Sgemm(false, false, 20, 10, 1, 1, f, 1, f, 10, 0, f, 10)
 }
+
+// TestSgemmSmallDoesNotAllocate: decode-sized calls stay on the calling
+// goroutine without heap allocations (calls that pack B use a sync.Pool
+// buffer, which a GC may drop, so they are not checked here).
+func TestSgemmSmallDoesNotAllocate(t *testing.T) {
+	withPaths(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 1))
+		a, b, c := randSlice(r, 64*128), randSlice(r, 128*384), make([]float32, 64*384)
+		for _, v := range []struct {
+			tA, tB  bool
+			m, n, k int
+		}{{false, true, 1, 384, 128}, {false, true, 16, 50, 33}, {false, false, 4, 64, 32}, {true, false, 8, 16, 16}} {
+			lda, ldb := v.k, v.n
+			if v.tA {
+				lda = v.m
+			}
+			if v.tB {
+				ldb = v.k
+			}
+			call := func() { SgemmSerial(v.tA, v.tB, v.m, v.n, v.k, 1, a, lda, b, ldb, 0, c, v.n) }
+			call()
+			if n := testing.AllocsPerRun(20, call); n > 0 {
+				t.Errorf("tA=%v tB=%v m=%d n=%d k=%d: %v allocations per call", v.tA, v.tB, v.m, v.n, v.k, n)
+			}
+		}
+	})
+}
+
+// TestSgemmConcurrentCallers: Sgemm may be called from several goroutines at
+// once (training and sampling share the kernels); each call still gives the
+// bits a lone serial call gives.
+func TestSgemmConcurrentCallers(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	cases := []gemmCase{
+		{false, true, 130, 96, 70, 1, 0, 0},
+		{true, false, 64, 80, 300, 1, 0, 0},
+		{false, false, 3, 200, 50, 1, 0, 0},
+		{false, true, 5, 300, 64, 1, 0, 0},
+	}
+	type opnd struct {
+		a, b, want []float32
+		lda, ldb   int
+	}
+	ops := make([]opnd, len(cases))
+	for i, g := range cases {
+		a, lda, b, ldb, _, _ := g.setup(r)
+		want := make([]float32, g.m*g.n)
+		SgemmSerial(g.tA, g.tB, g.m, g.n, g.k, 1, a, lda, b, ldb, 0, want, g.n)
+		ops[i] = opnd{a, b, want, lda, ldb}
+	}
+	errs := make(chan string, 64)
+	done := make(chan bool)
+	for w := 0; w < 8; w++ {
+		go func() {
+			defer func() { done <- true }()
+			for it := 0; it < 10; it++ {
+				i := (w + it) % len(cases)
+				g, o := cases[i], ops[i]
+				c := make([]float32, g.m*g.n)
+				Sgemm(g.tA, g.tB, g.m, g.n, g.k, 1, o.a, o.lda, o.b, o.ldb, 0, c, g.n)
+				if j := bitsEqual(c, o.want); j >= 0 {
+					errs <- fmt.Sprintf("%v: element %d differs under concurrency", g, j)
+					return
+				}
+			}
+		}()
+	}
+	for w := 0; w < 8; w++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

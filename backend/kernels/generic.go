@@ -12,8 +12,8 @@ package kernels
 func genericImpl() *impl {
 	return &impl{
 		name: PathGeneric, lanes: 1, mr: 4, nr: 16,
-		tile: tileGeneric, edgeSafe: true,
-		dot: dotGeneric, dotRows: 1, dotCols: 1,
+		tile: tileGeneric,
+		dot:  dotGeneric, dotRows: 1, dotCols: 1,
 		vdot: dotGo, vaxpy: axpyGo, vscale: scaleGo, vexp: expGo,
 	}
 }

@@ -11,16 +11,16 @@ func registerAsm() {
 	if x.HasAVX2 && x.HasFMA {
 		register(&impl{
 			name: PathAVX2, lanes: 8, mr: 6, nr: 16,
-			tile: tile256, edgeSafe: false,
-			dot: dotTile256, dotRows: 2, dotCols: 4,
-			vdot: vdot256, vaxpy: vaxpy256, vscale: vscale256, vexp: expGo,
+			tile: tile256,
+			dot:  dotTile256, dotRows: 2, dotCols: 4,
+			vdot: vdot256, vaxpy: vaxpy256, vscale: vscale256, vexp: vexp256,
 		})
 	}
 	if x.HasAVX512F && x.HasAVX512VL && x.HasAVX2 && x.HasFMA {
 		register(&impl{
 			name: PathAVX512, lanes: 16, mr: mr512, nr: 32,
-			tile: tile512, edgeSafe: true,
-			dot: dotTile512, dotRows: 4, dotCols: 4,
+			tile: tile512,
+			dot:  dotTile512, dotRows: 4, dotCols: 4,
 			vdot: vdot512, vaxpy: vaxpy512, vscale: vscale512, vexp: vexp512,
 		})
 	}
@@ -116,13 +116,19 @@ func vdot256(x, y []float32) float32 {
 	return s
 }
 
+// vaxpy512: the tail goes through padded copies so that every element gets
+// the same single-rounding FMA as the vector body.
 func vaxpy512(a float32, x, y []float32) {
 	n := len(x) &^ 15
 	if n > 0 {
 		axpy512(a, &x[0], &y[0], n)
 	}
-	for i := n; i < len(x); i++ {
-		y[i] += float32(a * x[i])
+	if t := len(x) - n; t > 0 {
+		var bx, by [16]float32
+		copy(bx[:], x[n:])
+		copy(by[:], y[n:])
+		axpy512(a, &bx[0], &by[0], 16)
+		copy(y[n:], by[:t])
 	}
 }
 
@@ -131,8 +137,12 @@ func vaxpy256(a float32, x, y []float32) {
 	if n > 0 {
 		axpy256(a, &x[0], &y[0], n)
 	}
-	for i := n; i < len(x); i++ {
-		y[i] += float32(a * x[i])
+	if t := len(x) - n; t > 0 {
+		var bx, by [8]float32
+		copy(bx[:], x[n:])
+		copy(by[:], y[n:])
+		axpy256(a, &bx[0], &by[0], 8)
+		copy(y[n:], by[:t])
 	}
 }
 
@@ -167,6 +177,20 @@ func vexp512(dst, src []float32) {
 		var buf [16]float32
 		copy(buf[:], src[n:])
 		exp512(&buf[0], &buf[0], 16)
+		copy(dst[n:], buf[:t])
+	}
+}
+
+// vexp256 is vexp512 for AVX2 (same arithmetic and the same bits).
+func vexp256(dst, src []float32) {
+	n := len(src) &^ 7
+	if n > 0 {
+		exp256(&dst[0], &src[0], n)
+	}
+	if t := len(src) - n; t > 0 {
+		var buf [8]float32
+		copy(buf[:], src[n:])
+		exp256(&buf[0], &buf[0], 8)
 		copy(dst[n:], buf[:t])
 	}
 }

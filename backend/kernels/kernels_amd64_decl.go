@@ -29,6 +29,24 @@ func gemm512R7(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *
 func gemm512R8(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
 
 //go:noescape
+func gemm512R9(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
+
+//go:noescape
+func gemm512R10(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
+
+//go:noescape
+func gemm512R11(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
+
+//go:noescape
+func gemm512R12(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
+
+//go:noescape
+func gemm512R13(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
+
+//go:noescape
+func gemm512R14(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
+
+//go:noescape
 func gemm256R1(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
 
 //go:noescape
@@ -139,12 +157,15 @@ func scale256(a float32, x *float32, n int)
 //go:noescape
 func exp512(dst, src *float32, n int)
 
+//go:noescape
+func exp256(dst, src *float32, n int)
+
 // mr512 is the AVX-512 tile height.
-const mr512 = 8
+const mr512 = 14
 
 type asmGemm func(k int, a *float32, rsA, csA uintptr, b *float32, rsB uintptr, c *float32, ldc uintptr, alpha, beta float32, mask, loadC uint32)
 
-var gemm512Rows = [...]asmGemm{nil, gemm512R1, gemm512R2, gemm512R3, gemm512R4, gemm512R5, gemm512R6, gemm512R7, gemm512R8}
+var gemm512Rows = [...]asmGemm{nil, gemm512R1, gemm512R2, gemm512R3, gemm512R4, gemm512R5, gemm512R6, gemm512R7, gemm512R8, gemm512R9, gemm512R10, gemm512R11, gemm512R12, gemm512R13, gemm512R14}
 
 var gemm256Rows = [...]asmGemm{nil, gemm256R1, gemm256R2, gemm256R3, gemm256R4, gemm256R5, gemm256R6}
 

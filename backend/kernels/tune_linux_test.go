@@ -16,6 +16,7 @@ import (
 	"os"
 	"runtime"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,5 +64,28 @@ func TestThreadCPURate(t *testing.T) {
 			best = min(best, (threadCPU()-t0)/float64(reps))
 		}
 		t.Logf("%-8s %-36s %7.1f GFLOPS (1 core, thread CPU time)", Path(), s, s.Flops()/best/1e9)
+	}
+}
+
+// TestMatmulSummary prints what `tkx bench backend` reports (MeasureMatmul
+// on the default shapes, wall clock, all GOMAXPROCS threads) for each path:
+//
+//	TKX_KERNELS_TUNE=1 go test -run TestMatmulSummary -v ./backend/kernels
+func TestMatmulSummary(t *testing.T) {
+	if os.Getenv("TKX_KERNELS_TUNE") == "" {
+		t.Skip("set TKX_KERNELS_TUNE=1 to run the matmul summary")
+	}
+	for _, p := range Paths() {
+		if p == PathGeneric {
+			continue
+		}
+		prev, _ := SetPath(p)
+		s := MeasureMatmul(nil, 9, 30*time.Millisecond)
+		SetPath(prev)
+		for _, m := range s.Results {
+			t.Logf("%-7s %-32s %7.1f GFLOPS wall, %7.1f per CPU-second", p, m.Shape, m.GFLOPS, m.GFLOPSPerCore)
+		}
+		t.Logf("%-7s matmul_gflops=%.1f peak=%.1f (%d cores × %.2f GHz from %s) matmul_peak_share=%.3f; per core %.1f GFLOPS = %.3f of a core's peak",
+			p, s.GFLOPS, s.PeakGFLOPS, s.CPU.Cores, s.CPU.GHz, s.CPU.GHzSource, s.PeakShare, s.GFLOPSPerCore, s.PeakSharePerCore)
 	}
 }

@@ -15,7 +15,9 @@ func Dot(x, y []float32) float32 {
 	return current.Load().vdot(x, y)
 }
 
-// Axpy computes y += a*x element-wise. It panics if the lengths differ.
+// Axpy computes y += a*x element-wise. It panics if the lengths differ. On
+// the SIMD paths every element is one fused multiply-add (one rounding); on
+// the generic path a multiply and an add.
 func Axpy(a float32, x, y []float32) {
 	if len(x) != len(y) {
 		panic(fmt.Sprintf("kernels.Axpy: len(x)=%d != len(y)=%d", len(x), len(y)))
@@ -31,9 +33,11 @@ func Scale(a float32, x []float32) {
 // Exp sets dst[i] = e^src[i] (dst and src may be the same slice; it panics
 // if the lengths differ). Relative error is below 2e-7 (about 1 ulp) for
 // results in the normal float32 range; +Inf above ~88.72, NaN stays NaN.
-// Results below the smallest normal float32 (src < -87.34) are subnormal or
-// 0 depending on the path. Every element goes through the same arithmetic
-// whatever its position, so Exp is deterministic per path.
+// Results below the smallest normal float32 (src < -87.34) are subnormal,
+// rounded once, and 0 below about -103.3. Every element goes through the same
+// arithmetic whatever its position, so Exp is deterministic per path; the
+// avx512 and avx2 paths give the same bits, the generic (scalar Go) path can
+// differ from them in the last bit.
 func Exp(dst, src []float32) {
 	if len(dst) != len(src) {
 		panic(fmt.Sprintf("kernels.Exp: len(dst)=%d != len(src)=%d", len(dst), len(src)))
@@ -42,7 +46,8 @@ func Exp(dst, src []float32) {
 }
 
 // Softmax sets dst to the softmax of src (dst may alias src; lengths must
-// match): exp(src[i]-max) / Σ exp(src[j]-max), summed in index order.
+// match): exp(src[i]-max) / Σ exp(src[j]-max), with the sum taken in a fixed
+// order (8 interleaved partial sums), so it is deterministic per path.
 // An empty input is a no-op.
 func Softmax(dst, src []float32) {
 	if len(dst) != len(src) {
@@ -51,21 +56,57 @@ func Softmax(dst, src []float32) {
 	if len(src) == 0 {
 		return
 	}
-	mx := src[0]
-	for _, v := range src[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
+	mx := maxF32(src)
 	for i, v := range src {
 		dst[i] = v - mx
 	}
 	Exp(dst, dst)
-	var s float32
-	for _, v := range dst {
-		s += v
+	Scale(1/sumF32(dst), dst)
+}
+
+// maxF32 returns the largest element (NaN if any element is NaN).
+func maxF32(x []float32) float32 {
+	m := x[0]
+	var m4 [4]float32
+	for i := range m4 {
+		m4[i] = m
 	}
-	Scale(1/s, dst)
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		m4[0] = max(m4[0], v[0])
+		m4[1] = max(m4[1], v[1])
+		m4[2] = max(m4[2], v[2])
+		m4[3] = max(m4[3], v[3])
+	}
+	for ; i < len(x); i++ {
+		m = max(m, x[i])
+	}
+	return max(m, m4[0], m4[1], m4[2], m4[3])
+}
+
+// sumF32 sums x with 8 interleaved partial sums combined pairwise: a fixed
+// order, so deterministic, and ~8x shorter dependency chains than a
+// sequential loop.
+func sumF32(x []float32) float32 {
+	var s [8]float32
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := x[i : i+8 : i+8]
+		s[0] += v[0]
+		s[1] += v[1]
+		s[2] += v[2]
+		s[3] += v[3]
+		s[4] += v[4]
+		s[5] += v[5]
+		s[6] += v[6]
+		s[7] += v[7]
+	}
+	t := ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]))
+	for ; i < len(x); i++ {
+		t += x[i]
+	}
+	return t
 }
 
 const (

@@ -47,6 +47,26 @@ func TestDotAxpyScale(t *testing.T) {
 	})
 }
 
+// TestAxpyPositionIndependent: identical inputs give identical bits at every
+// index (vector body or tail).
+func TestAxpyPositionIndependent(t *testing.T) {
+	withPaths(t, func(t *testing.T) {
+		for _, n := range []int{5, 21, 47} {
+			x, y := make([]float32, n), make([]float32, n)
+			for i := range x {
+				// Values where a*x+y rounds differently with and without FMA.
+				x[i], y[i] = 1.3897349834442139, 1.055098533630371
+			}
+			Axpy(-1.46254301071167, x, y)
+			for i := range y {
+				if math.Float32bits(y[i]) != math.Float32bits(y[0]) {
+					t.Fatalf("n=%d: y[%d] = %g differs from y[0] = %g", n, i, y[i], y[0])
+				}
+			}
+		}
+	})
+}
+
 func TestVecLengthMismatchPanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Dot":     func() { Dot(make([]float32, 3), make([]float32, 4)) },
@@ -164,4 +184,32 @@ func TestSoftmax(t *testing.T) {
 		}
 		Softmax(nil, nil)
 	})
+}
+
+// TestExpSameBitsAcrossSIMDPaths: the AVX2 exp applies 2^n in two exact
+// steps so that it rounds exactly like VSCALEFPS; both paths give the same
+// bits, subnormal results included.
+func TestExpSameBitsAcrossSIMDPaths(t *testing.T) {
+	if available[PathAVX512] == nil || available[PathAVX2] == nil {
+		t.Skip("needs both the avx512 and avx2 paths")
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	xs := make([]float32, 20000)
+	for i := range xs {
+		xs[i] = float32(r.Float64()*200 - 110) // covers overflow, subnormals, 0
+	}
+	xs[0], xs[1] = float32(math.NaN()), -0.0
+	run := func(path string) []float32 {
+		prev, _ := SetPath(path)
+		defer SetPath(prev)
+		out := make([]float32, len(xs))
+		Exp(out, xs)
+		return out
+	}
+	a, b := run(PathAVX512), run(PathAVX2)
+	for i := range xs {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) && !(a[i] != a[i] && b[i] != b[i]) {
+			t.Fatalf("Exp(%g): avx512 %g (%#x) != avx2 %g (%#x)", xs[i], a[i], math.Float32bits(a[i]), b[i], math.Float32bits(b[i]))
+		}
+	}
 }

@@ -94,6 +94,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("model config %q: rope_theta and rms_norm_eps must be > 0", c.Name)
 	case c.EOS >= c.Vocab:
 		return fmt.Errorf("model config %q: eos_token_id %d outside vocab %d", c.Name, c.EOS, c.Vocab)
+	case c.Vocab > 1<<22 || c.Dim > 8192 || c.Layers > 256 || c.Hidden > 65536 || c.MaxSeq > 1<<16 || c.NumParams() > 1<<31:
+		return fmt.Errorf("model config %q: too large for the local backend (vocab %d, hidden %d, layers %d, intermediate %d, context %d)",
+			c.Name, c.Vocab, c.Dim, c.Layers, c.Hidden, c.MaxSeq)
 	}
 	return nil
 }

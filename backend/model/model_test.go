@@ -757,6 +757,11 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("lora %+v accepted", lc)
 		}
 	}
+	big := LocalBase()
+	big.Vocab = 1 << 30
+	if _, err := NewRandom[float32](big, 1); err == nil {
+		t.Error("huge config accepted")
+	}
 	if _, err := ConfigFor("nope/model"); err == nil {
 		t.Error("unknown base model accepted")
 	}

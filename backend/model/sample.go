@@ -500,35 +500,27 @@ func (dc *decoder[T]) step(s *Sampler[T], toks, pos []int, caches []kvCache[T], 
 			kc, vc := c.k[li], c.v[li]
 			np := pos[i] + 1
 			q := dc.q[i*d+h*hd : i*d+h*hd+hd]
-			sc := make([]float64, np)
-			mx := math.Inf(-1)
-			for j := 0; j < np; j++ {
-				kr := kc[j*d+h*hd : j*d+h*hd+hd]
-				var s T
-				for e, qv := range q {
-					s += qv * kr[e]
-				}
-				// Round like the prefill path: scores are T-valued.
-				sc[j] = float64(T(float64(s) * scale))
-				mx = max(mx, sc[j])
+			sp := getScratch[T](np)
+			sc := *sp
+			// Scores for every cached position (a row times Kᵀ), then the
+			// causal softmax row and the weighted sum of values (a row times V).
+			gemm1(false, true, 1, np, hd, T(scale), q, hd, kc[h*hd:], d, 0, sc, np)
+			mx := sc[0]
+			for _, v := range sc[1:] {
+				mx = max(mx, v)
 			}
 			var z float64
+			for j, v := range sc {
+				e := math.Exp(float64(v - mx))
+				sc[j] = T(e)
+				z += e
+			}
+			inv := 1 / z
 			for j := range sc {
-				sc[j] = math.Exp(sc[j] - mx)
-				z += sc[j]
+				sc[j] = T(float64(sc[j]) * inv)
 			}
-			out := dc.att[i*d+h*hd : i*d+h*hd+hd]
-			acc := make([]float64, hd)
-			for j := 0; j < np; j++ {
-				pj := float64(T(sc[j] / z))
-				vr := vc[j*d+h*hd : j*d+h*hd+hd]
-				for e := range acc {
-					acc[e] += pj * float64(vr[e])
-				}
-			}
-			for e := range out {
-				out[e] = T(acc[e])
-			}
+			gemm1(false, false, 1, hd, np, 1, sc, np, vc[h*hd:], d, 0, dc.att[i*d+h*hd:], hd)
+			putScratch(sp)
 		})
 		gemm(false, false, B, d, d, 1, dc.att, d, s.wT[ly.o], d, 1, x, d)
 		rmsNorm(x, dc.n, dc.r, ly.mlpNorm, d, eps)

@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/tkx-dev/tkx/datasets"
+	"github.com/tkx-dev/tkx/host"
 )
 
 // ---- dataset (in memory) ----
@@ -275,9 +276,9 @@ func dsStream(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 // with `for` (a read error could not be reported); read it with
 // .reader(), .batches(), .to_list(limit) or .collect().
 //
-// A filter or map function given to a stream runs lazily, on the thread
-// that called filter/map, while the stream is read; read such a stream
-// from that thread (not from parallel_map workers).
+// A filter or map function given to a stream runs lazily while the stream
+// is read, on a thread of its own per pass (made by the same interpreter,
+// with the caller's context), so a stream can be read from any thread.
 type Stream struct{ s *datasets.Stream }
 
 var _ starlark.HasAttrs = (*Stream)(nil)
@@ -367,8 +368,9 @@ func stFilter(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "fn", &f); err != nil {
 		return nil, err
 	}
-	return &Stream{recvStream(fn).Filter(func() (func(datasets.Row) (bool, error), error) {
-		return keeper(thread, f), nil
+	return &Stream{recvStream(fn).Filter(func() (func(datasets.Row) (bool, error), func(), error) {
+		th, release := passThread(thread, "datasets.filter")
+		return keeper(th, f), release, nil
 	})}, nil
 }
 
@@ -377,8 +379,9 @@ func stMap(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "fn", &f); err != nil {
 		return nil, err
 	}
-	return &Stream{recvStream(fn).Map(func() (func(datasets.Row) (datasets.Row, error), error) {
-		return mapper(thread, f), nil
+	return &Stream{recvStream(fn).Map(func() (func(datasets.Row) (datasets.Row, error), func(), error) {
+		th, release := passThread(thread, "datasets.map")
+		return mapper(th, f), release, nil
 	})}, nil
 }
 
@@ -625,4 +628,17 @@ func btAt(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kw
 		return nil, fmt.Errorf("%s: %v", fn.Name(), err)
 	}
 	return rowsToList(rows)
+}
+
+// passThread makes the thread a lazy filter/map runs on during one pass of
+// a stream: a new thread of the caller's interpreter bound to the caller's
+// context (so cancelling the run stops it), or, for threads the host did
+// not make, a plain thread sharing the caller's print.
+func passThread(caller *starlark.Thread, name string) (*starlark.Thread, func()) {
+	if in := host.InterpreterOf(caller); in != nil {
+		return in.NewThread(host.Context(caller), name)
+	}
+	th := &starlark.Thread{Name: name, Print: caller.Print, Load: caller.Load}
+	host.SetContext(th, host.Context(caller))
+	return th, func() {}
 }

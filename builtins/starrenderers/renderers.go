@@ -67,6 +67,7 @@ renderer.build_supervised_example(messages, train_on_what="last_assistant_messag
 renderer.build_supervised_examples(messages, train_on_what="last_assistant_turn") -> [(ModelInput, weights)]
 renderer.get_stop_sequences() -> list of token ids (or strings for role_colon)
 renderer.parse_response(tokens) -> (message, termination)   termination: "stop_sequence" | "eos" | "malformed"
+renderer.parse_response_streaming(tokens) -> (deltas, message, termination)   qwen3*, deepseekv3*, kimi*, nemotron3*
 renderer.create_conversation_prefix_with_tools(tools, system_prompt="") -> list of messages`},
 		{Name: "get", Impl: getRenderer, Doc: `get(name, tokenizer, current_date=None) -> renderer
 
@@ -123,6 +124,7 @@ var rendererMethods = map[string]*starlark.Builtin{
 	"build_supervised_examples":             starlark.NewBuiltin("build_supervised_examples", buildSupervisedExamples),
 	"get_stop_sequences":                    starlark.NewBuiltin("get_stop_sequences", getStopSequences),
 	"parse_response":                        starlark.NewBuiltin("parse_response", parseResponse),
+	"parse_response_streaming":              starlark.NewBuiltin("parse_response_streaming", parseResponseStreaming),
 	"create_conversation_prefix_with_tools": starlark.NewBuiltin("create_conversation_prefix_with_tools", prefixWithTools),
 }
 
@@ -274,6 +276,52 @@ func parseResponse(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 	if err := starlark.UnpackArgs(fname(fn), args, kwargs, "tokens", &toks); err != nil {
 		return nil, err
 	}
+	ids, err := tokenArg(fn, toks)
+	if err != nil {
+		return nil, err
+	}
+	m, term, err := recv(fn).ParseResponse(ids)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fname(fn), err)
+	}
+	return starlark.Tuple{messageToStarlark(m), starlark.String(term)}, nil
+}
+
+func parseResponseStreaming(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var toks starlark.Value
+	if err := starlark.UnpackArgs(fname(fn), args, kwargs, "tokens", &toks); err != nil {
+		return nil, err
+	}
+	ids, err := tokenArg(fn, toks)
+	if err != nil {
+		return nil, err
+	}
+	var deltas []starlark.Value
+	m, term, err := renderers.ParseResponseStreaming(recv(fn), ids, func(d renderers.Delta) {
+		dd := starlark.NewDict(3)
+		switch d.Kind {
+		case renderers.DeltaHeader:
+			_ = dd.SetKey(starlark.String("type"), starlark.String("header"))
+			_ = dd.SetKey(starlark.String("role"), starlark.String(d.Role))
+		case renderers.DeltaText:
+			_ = dd.SetKey(starlark.String("type"), starlark.String("text"))
+			_ = dd.SetKey(starlark.String("text"), starlark.String(d.Text))
+			_ = dd.SetKey(starlark.String("content_index"), starlark.MakeInt(d.ContentIndex))
+		case renderers.DeltaThinking:
+			_ = dd.SetKey(starlark.String("type"), starlark.String("thinking"))
+			_ = dd.SetKey(starlark.String("thinking"), starlark.String(d.Text))
+			_ = dd.SetKey(starlark.String("content_index"), starlark.MakeInt(d.ContentIndex))
+		}
+		deltas = append(deltas, dd)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", fname(fn), err)
+	}
+	return starlark.Tuple{starlark.NewList(deltas), messageToStarlark(m), starlark.String(term)}, nil
+}
+
+// tokenArg reads a list of token ids or a ModelInput.
+func tokenArg(fn *starlark.Builtin, toks starlark.Value) ([]int, error) {
 	var ids []int
 	if _, ok := toks.(starlark.Iterable); !ok {
 		pm, err := startinker.AsModelInput(toks, fname(fn)+": tokens")
@@ -307,11 +355,7 @@ func parseResponse(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 			ids = append(ids, n)
 		}
 	}
-	m, term, err := recv(fn).ParseResponse(ids)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", fname(fn), err)
-	}
-	return starlark.Tuple{messageToStarlark(m), starlark.String(term)}, nil
+	return ids, nil
 }
 
 func prefixWithTools(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

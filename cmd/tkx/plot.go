@@ -14,13 +14,15 @@ func init() {
 	register(&command{
 		name:    "plot",
 		summary: "draw a run's loss curves from LOG_DIR/metrics.jsonl into a PNG",
-		usage: `Usage: tkx plot LOG_DIR [--metric NAME[,NAME...]] [-o OUT.png]
+		usage: `Usage: tkx plot LOG_DIR [LOG_DIR...] [--metric NAME[,NAME...]] [-o OUT.png]
 
 Reads LOG_DIR/metrics.jsonl (lines of the same step are merged; a resumed
 run's repeated steps keep the latest values) and draws the metrics against
 the step. Without --metric: train_mean_nll and test/nll when logged, else
 every metric whose name contains "nll" or "loss". --metric may be repeated.
 The PNG goes to LOG_DIR/loss.png unless -o is given; its path is printed.
+Several LOG_DIRs are drawn into one PNG to compare runs (series named
+"DIR: metric"); -o is then required.
 Options may come before or after LOG_DIR.
 Exit status: 0 on success, 1 when the log cannot be read or plotted,
 2 for usage errors.`,
@@ -33,7 +35,8 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tkx plot: %s\n\n%s\n", msg, commands["plot"].usage)
 		return exitUsage
 	}
-	var dir, out string
+	var dirs []string
+	var out string
 	var metrics []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -68,32 +71,33 @@ func runPlot(args []string, stdout, stderr io.Writer) int {
 			if strings.HasPrefix(a, "-") && a != "-" {
 				return usage(fmt.Sprintf("unknown option %s", a))
 			}
-			if dir != "" {
-				return usage(fmt.Sprintf("one LOG_DIR expected, got %s and %s", dir, a))
-			}
-			dir = a
+			dirs = append(dirs, a)
 		}
 	}
-	if dir == "" {
+	if len(dirs) == 0 {
 		return usage("missing LOG_DIR")
 	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		fmt.Fprintf(stderr, "tkx plot: %v\n", err)
-		return exitFailure
+	if len(dirs) > 1 && out == "" {
+		return usage("several LOG_DIRs need -o OUT.png")
 	}
-	if !st.IsDir() {
-		if filepath.Base(dir) == mllog.MetricsFile {
-			dir = filepath.Dir(dir)
-		} else {
-			fmt.Fprintf(stderr, "tkx plot: %s is not a log directory\n", dir)
+	for i, dir := range dirs {
+		st, err := os.Stat(dir)
+		if err != nil {
+			fmt.Fprintf(stderr, "tkx plot: %v\n", err)
 			return exitFailure
+		}
+		if !st.IsDir() {
+			if filepath.Base(dir) != mllog.MetricsFile {
+				fmt.Fprintf(stderr, "tkx plot: %s is not a log directory\n", dir)
+				return exitFailure
+			}
+			dirs[i] = filepath.Dir(dir)
 		}
 	}
 	if out == "" {
-		out = filepath.Join(dir, mllog.PlotFile)
+		out = filepath.Join(dirs[0], mllog.PlotFile)
 	}
-	if err := mllog.Plot(dir, metrics, out); err != nil {
+	if err := mllog.PlotRuns(dirs, metrics, out); err != nil {
 		fmt.Fprintf(stderr, "tkx plot: %v\n", err)
 		return exitFailure
 	}

@@ -43,6 +43,19 @@ func TestPlotCommand(t *testing.T) {
 	if code, _, stderr := run(t, "plot", dir, "--metric=reward"); code != exitFailure || !strings.Contains(stderr, `no metric "reward" in the log (it has: lr, test/nll, train_mean_nll)`) {
 		t.Errorf("unknown metric: %d %s", code, stderr)
 	}
+	// Two runs in one PNG.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "metrics.jsonl"), []byte("{\"step\":0,\"train_mean_nll\":3}\n{\"step\":1,\"train_mean_nll\":2}\n"), 0o644)
+	cmp := filepath.Join(t.TempDir(), "cmp.png")
+	if code, stdout, stderr := run(t, "plot", dir, other, "-o", cmp); code != exitOK || strings.TrimSpace(stdout) != cmp {
+		t.Fatalf("compare: %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "plot", dir, other); code != exitUsage || !strings.Contains(stderr, "need -o") {
+		t.Errorf("compare without -o: %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "plot", dir, other, "-o", cmp, "--metric", "test/nll"); code != exitFailure || !strings.Contains(stderr, filepath.Base(other)+`: no metric "test/nll"`) {
+		t.Errorf("compare missing metric: %d %s", code, stderr)
+	}
 	if code, _, _ := run(t, "plot"); code != exitUsage {
 		t.Error("no LOG_DIR accepted")
 	}

@@ -272,6 +272,23 @@ def parse(r, resp):
         return {"response": resp, "error": f"{type(e).__name__}: {e}"}
 
 
+def stream(r, resp):
+    from tinker_cookbook.renderers.base import (
+        StreamingMessageHeader, StreamingTextDelta, StreamingThinkingDelta)
+    deltas = []
+    final = None
+    for d in r.parse_response_streaming(resp):
+        if isinstance(d, StreamingMessageHeader):
+            deltas.append(["header", d.role, 0])
+        elif isinstance(d, StreamingTextDelta):
+            deltas.append(["text", d.text, d.content_index])
+        elif isinstance(d, StreamingThinkingDelta):
+            deltas.append(["thinking", d.thinking, d.content_index])
+        else:
+            final = msg_json(d)
+    return {"response": resp, "deltas": deltas, "message": final}
+
+
 def main():
     tok = StubTokenizer()
     names = [n for n in sorted(json.load(open(os.path.join(HERE, "renderer_names.json"))))]
@@ -312,6 +329,9 @@ def main():
                     # truncated (no stop signal) and doubled (two stop signals)
                     rec["parse_truncated"] = parse(r, resp[:-1])
                     rec["parse_doubled"] = parse(r, resp + resp)
+                    if r.supports_streaming:
+                        rec["stream"] = stream(r, resp)
+                        rec["stream_truncated"] = stream(r, resp[:-1])
             out.append(rec)
         try:
             pre = r.create_conversation_prefix_with_tools([TOOL], "Be nice.")

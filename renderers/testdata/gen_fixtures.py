@@ -184,8 +184,7 @@ def compile_template(src):
 def find_config(pkg):
     for d in [os.path.join(ROOT, "testdata", ".cache", "tokenizers", pkg),
               os.path.join(ROOT, "testdata", ".cache", pkg),
-              os.path.join(ROOT, "testdata", ".cache", "npm", pkg, "package", "models"),
-              os.path.join("/tmp/npmtok", pkg, "package", "models")]:
+              os.path.join(ROOT, "testdata", ".cache", "npm", pkg, "package", "models")]:
         p = os.path.join(d, "tokenizer_config.json")
         if os.path.exists(p):
             return p

@@ -1,4 +1,4 @@
-package main
+package pretrain
 
 import (
 	"fmt"
@@ -74,7 +74,9 @@ func evalArithmetic(m *model.Model, n int, fewShot bool, temp float64, samples i
 	return r
 }
 
-func evalReport(w io.Writer, m *model.Model, n int) {
+// EvalReport prints arithmetic accuracy (greedy with and without the
+// few-shot prefix, and sampled at temperature 1) and a few sample replies.
+func EvalReport(w io.Writer, m *model.Model, n int) {
 	for _, c := range []struct {
 		few     bool
 		temp    float64

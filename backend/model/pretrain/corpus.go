@@ -1,8 +1,9 @@
-package main
+package pretrain
 
 import (
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 )
 
@@ -215,35 +216,53 @@ const eos = 256
 // into sequences of at most maxLen tokens, every sequence starting at the
 // start of a conversation.
 type batcher struct {
-	rng      *rand.Rand
-	pending  []int
-	maxLen   int
-	arithPct int
+	rng         *rand.Rand
+	pending     []int
+	pendingMask []bool
+	maxLen      int
+	arithPct    int
 }
 
-func (b *batcher) nextConv() []int {
+func (b *batcher) nextConv() ([]int, []bool) {
 	s := conversation(b.rng, b.arithPct)
 	ids := make([]int, 0, len(s)+1)
 	for i := 0; i < len(s); i++ {
 		ids = append(ids, int(s[i]))
 	}
-	return append(ids, eos)
+	return append(ids, eos), answerMask(s)
 }
 
-func (b *batcher) sequence() []int {
+var arithTurnRE = regexp.MustCompile(`User: What is \d+ [-+*] \d+\?\n\nAssistant: (\d+)\n\n`)
+
+// answerMask marks the bytes of arithmetic answers in a rendered
+// conversation (one extra false for the trailing <|endoftext|>).
+func answerMask(s string) []bool {
+	m := make([]bool, len(s)+1)
+	for _, loc := range arithTurnRE.FindAllStringSubmatchIndex(s, -1) {
+		for i := loc[2]; i < loc[3]; i++ {
+			m[i] = true
+		}
+	}
+	return m
+}
+
+// sequence returns the next packed sequence and its arithmetic-answer mask.
+func (b *batcher) sequence() ([]int, []bool) {
 	var seq []int
+	var mask []bool
 	for {
 		if b.pending == nil {
-			b.pending = b.nextConv()
+			b.pending, b.pendingMask = b.nextConv()
 		}
 		if len(b.pending) > b.maxLen {
 			b.pending = nil
 			continue
 		}
 		if len(seq)+len(b.pending) > b.maxLen {
-			return seq
+			return seq, mask
 		}
 		seq = append(seq, b.pending...)
+		mask = append(mask, b.pendingMask...)
 		b.pending = nil
 	}
 }

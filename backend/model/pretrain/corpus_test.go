@@ -1,4 +1,4 @@
-package main
+package pretrain
 
 import (
 	"fmt"
@@ -15,9 +15,21 @@ func TestCorpusDeterministicAndWellFormed(t *testing.T) {
 	a, b := mk(), mk()
 	turnRE := regexp.MustCompile(`^User: ([^\n]+)\n\nAssistant: ([^\n]+)\n\n`)
 	addRE := regexp.MustCompile(`^What is (\d+) \+ (\d+)\?$`)
-	adds := 0
+	adds, marked := 0, 0
 	for i := 0; i < 200; i++ {
-		sa, sb := a.sequence(), b.sequence()
+		sa, ma := a.sequence()
+		sb, _ := b.sequence()
+		if len(ma) != len(sa) {
+			t.Fatal("mask length")
+		}
+		for j, on := range ma {
+			if on {
+				marked++
+				if sa[j] < '0' || sa[j] > '9' {
+					t.Fatalf("answer mask covers %q", rune(sa[j]))
+				}
+			}
+		}
 		if fmt.Sprint(sa) != fmt.Sprint(sb) {
 			t.Fatal("same seed, different corpus")
 		}
@@ -58,6 +70,9 @@ func TestCorpusDeterministicAndWellFormed(t *testing.T) {
 			}
 		}
 	}
+	if marked < 2*adds {
+		t.Fatalf("%d answer bytes marked for %d additions", marked, adds)
+	}
 	if adds < 100 {
 		t.Fatalf("only %d addition questions", adds)
 	}
@@ -70,7 +85,7 @@ func TestCheckAnswer(t *testing.T) {
 }
 
 func TestLRSchedule(t *testing.T) {
-	s := settings{steps: 1000, warmup: 100, lr: 2e-3, minLRFrac: 0.1}
+	s := Stage{Steps: 1000, Warmup: 100, LR: 2e-3, MinLRFrac: 0.1}
 	if lrAt(s, 0) != 2e-5 || lrAt(s, 99) != 2e-3 || lrAt(s, 100) != 2e-3 {
 		t.Fatal("warm-up")
 	}
