@@ -63,5 +63,6 @@
 //
 // Options.Faults (`tkx serve --faults rate=0.1,kinds=5xx+429+408+drop+slow,seed=1`)
 // makes a deterministic share of requests fail before they are processed,
-// so every retry is safe.
+// so every retry is safe. The in-process engine of SharedEngine reads the
+// same spec from $TKX_FAULTS.
 package backend

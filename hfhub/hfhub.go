@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -255,7 +256,16 @@ func (c *Client) Download(ctx context.Context, r Repo, filename string) (string,
 	repoDir := c.RepoDir(r)
 	blob := filepath.Join(repoDir, "blobs", meta.etag)
 	if _, err := os.Stat(blob); err != nil {
-		if err := c.fetch(ctx, r, filename, meta, blob); err != nil {
+		unlock, err := lockFile(ctx, blob+".lock")
+		if err != nil {
+			return "", err
+		}
+		// Another process may have finished it while we waited.
+		if _, statErr := os.Stat(blob); statErr != nil {
+			err = c.fetch(ctx, r, filename, meta, blob)
+		}
+		unlock()
+		if err != nil {
 			return "", err
 		}
 	}
@@ -275,6 +285,8 @@ func (c *Client) Download(ctx context.Context, r Repo, filename string) (string,
 	return snap, nil
 }
 
+var linkSeq atomic.Int64
+
 // linkBlob points snap at blob with a relative symlink (as
 // huggingface_hub does), falling back to a copy.
 func linkBlob(blob, snap string) error {
@@ -282,10 +294,10 @@ func linkBlob(blob, snap string) error {
 	if err != nil {
 		return fmt.Errorf("hfhub: %w", err)
 	}
-	tmp := snap + ".tmp-link"
-	os.Remove(tmp)
+	tmp := fmt.Sprintf("%s.tmp-link-%d-%d", snap, os.Getpid(), linkSeq.Add(1))
 	if err := os.Symlink(rel, tmp); err == nil {
 		if err := os.Rename(tmp, snap); err != nil {
+			os.Remove(tmp)
 			return fmt.Errorf("hfhub: %w", err)
 		}
 		return nil
@@ -517,3 +529,34 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	p.fn(p.done, p.total)
 	return n, err
 }
+
+// lockFile takes an exclusive lock between processes (and goroutines) by
+// creating path with O_EXCL, waiting while another holder has it. A lock
+// older than staleLock is taken to be left by a dead process.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("hfhub: %w", err)
+	}
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			f.Close()
+			return func() { os.Remove(path) }, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("hfhub: %w", err)
+		}
+		if st, err := os.Stat(path); err == nil && time.Since(st.ModTime()) > staleLock {
+			os.Remove(path)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("hfhub: waiting for %s: %w", path, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+const staleLock = 10 * time.Minute

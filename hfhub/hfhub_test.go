@@ -166,3 +166,39 @@ func TestEnv(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestConcurrentDownloads: goroutines downloading the same file share one
+// download (the lock file) and all get the complete file.
+func TestConcurrentDownloads(t *testing.T) {
+	srv, c, big := setup(t)
+	ctx := context.Background()
+	errs := make(chan error, 6)
+	for i := 0; i < 6; i++ {
+		go func() {
+			p, err := c.Download(ctx, Repo{ID: "acme/tiny"}, "sub/weights.bin")
+			if err == nil {
+				if b, _ := os.ReadFile(p); !bytes.Equal(b, big) {
+					err = errors.New("content differs")
+				}
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 6; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	gets := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" {
+			gets++
+		}
+	}
+	if gets != 1 {
+		t.Fatalf("%d GETs for one file", gets)
+	}
+	if _, err := os.Stat(filepath.Join(c.RepoDir(Repo{ID: "acme/tiny"}), "blobs")); err != nil {
+		t.Fatal(err)
+	}
+}

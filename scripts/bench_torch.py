@@ -14,9 +14,19 @@ RMSNorm, rotary positions, tied embeddings, vocab 288, context 256):
   sample_tokens_per_s_b16  the same with 16 sequences as one batch
 
 Each figure is the best of --trials trials. Prints one JSON object with the
-same keys as `tkx bench backend --json`, plus torch's version and threads.
+same keys as `tkx bench backend --json`, plus torch's version, threads and
+the BLAS library actually loaded.
 
-  /usr/bin/python3 scripts/bench_torch.py [--threads 2] [--trials 3] [--quick]
+Debian's torch is built with BLAS_INFO=generic and uses whatever
+libblas.so.3 the alternatives system points to. With only the reference
+BLAS (libblas3, what --no-install-recommends gives) a 2048x128x384 matmul
+runs at ~1.3 GFLOPS here; with OpenBLAS at ~23. For a fair comparison use
+OpenBLAS: apt-get install libopenblas0-pthread, or without changing the
+system:
+
+  apt-get download libopenblas0-pthread && dpkg -x libopenblas0-pthread_*.deb /tmp/oblas
+  LD_LIBRARY_PATH=/tmp/oblas/usr/lib/x86_64-linux-gnu/openblas-pthread \
+      /usr/bin/python3 scripts/bench_torch.py [--threads 1] [--trials 3] [--quick]
 """
 import argparse
 import json
@@ -185,6 +195,20 @@ def bench_sample(batch, new_tokens, trials, prompt_len=16):
     return best
 
 
+def loaded_blas():
+    """The BLAS shared objects mapped into this process."""
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                p = line.split()[-1]
+                if "blas" in p:
+                    libs.add(p)
+    except OSError:
+        pass
+    return sorted(libs)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -201,6 +225,7 @@ def main():
         "sample_tokens_per_s_b16": bench_sample(16, new, a.trials),
         "torch": torch.__version__,
         "threads": a.threads,
+        "blas": loaded_blas(),
         "trials": a.trials,
         "seconds": time.time() - t0,
     }

@@ -194,7 +194,7 @@ func parseHF(name string, data []byte) (*HF, error) {
 	var (
 		modelRest json.RawMessage
 		vocab     []vocabEntry
-		merges    [][2]string
+		mergesAt  = -1
 		hasModel  bool
 	)
 	sc := &jscan{b: data}
@@ -204,7 +204,7 @@ func parseHF(name string, data []byte) (*HF, error) {
 		}
 		hasModel = true
 		var err error
-		modelRest, vocab, merges, _, err = parseModelFast(sc)
+		modelRest, vocab, mergesAt, err = parseModelFast(sc)
 		return err
 	}})
 	if err == nil {
@@ -233,7 +233,7 @@ func parseHF(name string, data []byte) (*HF, error) {
 			return nil, err
 		}
 	}
-	if err := t.parseModel(modelRest, vocab, merges, byteLevel); err != nil {
+	if err := t.parseModel(modelRest, vocab, data, mergesAt, byteLevel); err != nil {
 		return nil, err
 	}
 	// Added tokens.
@@ -302,7 +302,9 @@ func (t *HF) setToken(id int, s string) {
 	t.idToTok[id] = s
 }
 
-func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, merges [][2]string, byteLevel bool) error {
+// parseModel builds the BPE model; the merges list is read from
+// data[mergesAt:] (mergesAt < 0: no merges).
+func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, data []byte, mergesAt int, byteLevel bool) error {
 	var m hfModel
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return fmt.Errorf("model: %s", jsonErr(err))
@@ -313,7 +315,7 @@ func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, merges [][2]str
 			m.Vocab[e.tok] = e.id
 		}
 	}
-	if m.Type == "" && merges != nil {
+	if m.Type == "" && mergesAt >= 0 {
 		m.Type = "BPE" // old files omit the type
 	}
 	if m.Type != "BPE" {
@@ -361,26 +363,32 @@ func (t *HF) parseModel(raw json.RawMessage, vocab []vocabEntry, merges [][2]str
 		}
 		b.unkID = id
 	}
-	b.merges = make(map[uint64]uint64, len(merges))
-	var cat []byte
-	for rank, mg := range merges {
-		a, ok1 := m.Vocab[mg[0]]
-		c, ok2 := m.Vocab[mg[1]]
-		if !ok1 || !ok2 {
-			missing := mg[0]
-			if ok1 {
-				missing = mg[1]
+	b.merges = make(map[uint64]uint64, len(vocab)*2)
+	if mergesAt >= 0 {
+		var cat []byte
+		err := forEachMerge(data, mergesAt, func(rank int, l, r []byte) error {
+			a, ok1 := m.Vocab[string(l)] // no allocation for these lookups
+			c, ok2 := m.Vocab[string(r)]
+			if !ok1 || !ok2 {
+				missing := l
+				if ok1 {
+					missing = r
+				}
+				return fmt.Errorf("model.merges[%d]: token %q is not in model.vocab", rank, missing)
 			}
-			return fmt.Errorf("model.merges[%d]: token %q is not in model.vocab", rank, missing)
-		}
-		cat = append(append(cat[:0], mg[0]...), mg[1]...)
-		merged, ok := m.Vocab[string(cat)] // no allocation for the lookup
-		if !ok {
-			return fmt.Errorf("model.merges[%d]: merged token %q is not in model.vocab", rank, mg[0]+mg[1])
-		}
-		key := uint64(uint32(a))<<32 | uint64(uint32(c))
-		if _, dup := b.merges[key]; !dup { // the first (lowest) rank wins
-			b.merges[key] = uint64(rank)<<32 | uint64(uint32(merged))
+			cat = append(append(cat[:0], l...), r...)
+			merged, ok := m.Vocab[string(cat)]
+			if !ok {
+				return fmt.Errorf("model.merges[%d]: merged token %q is not in model.vocab", rank, cat)
+			}
+			key := uint64(uint32(a))<<32 | uint64(uint32(c))
+			if _, dup := b.merges[key]; !dup { // the first (lowest) rank wins
+				b.merges[key] = uint64(rank)<<32 | uint64(uint32(merged))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	t.model = b

@@ -93,6 +93,30 @@ func (s *jscan) str() (string, error) {
 	return "", s.errf("unterminated string")
 }
 
+// strBytes reads a string value without allocating when it has no
+// escapes (the result then aliases the input).
+func (s *jscan) strBytes() ([]byte, error) {
+	if s.peek() != '"' {
+		return nil, s.errf("want a string")
+	}
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			return s.b[start:j], nil
+		case c == '\\':
+			str, err := s.str()
+			return []byte(str), err
+		case c < 0x20:
+			s.i = j
+			return nil, s.errf("control character in string")
+		}
+	}
+	s.i = len(s.b)
+	return nil, s.errf("unterminated string")
+}
+
 func (s *jscan) integer() (int, error) {
 	s.ws()
 	start := s.i
@@ -252,9 +276,11 @@ func splitObject(s *jscan, fns map[string]func() error) (json.RawMessage, error)
 	return rest.Bytes(), err
 }
 
-// parseModelFast reads "vocab" and "merges" of the model object with the
-// fast scanner and returns them with the rest of the object.
-func parseModelFast(s *jscan) (rest json.RawMessage, vocab []vocabEntry, merges [][2]string, hasMerges bool, err error) {
+// parseModelFast reads "vocab" of the model object with the fast scanner,
+// notes where "merges" is (parsed later, once the vocabulary is known, by
+// forEachMerge) and returns the rest of the object.
+func parseModelFast(s *jscan) (rest json.RawMessage, vocab []vocabEntry, mergesAt int, err error) {
+	mergesAt = -1
 	rest, err = splitObject(s, map[string]func() error{
 		"vocab": func() error {
 			if s.peek() != '{' {
@@ -271,68 +297,57 @@ func parseModelFast(s *jscan) (rest json.RawMessage, vocab []vocabEntry, merges 
 			})
 		},
 		"merges": func() error {
-			hasMerges = true
 			if s.peek() == 'n' {
 				return s.skip()
 			}
-			if s.peek() != '[' {
-				return fmt.Errorf("model.merges: want a list")
-			}
-			merges = make([][2]string, 0, 1<<18)
-			return s.array(func(i int) error {
-				switch s.peek() {
-				case '"':
-					l, err := s.str()
-					if err != nil {
-						return err
-					}
-					a, b, ok := cutSpace(l)
-					if !ok {
-						return fmt.Errorf("model.merges[%d]: %q is not two tokens separated by one space", i, l)
-					}
-					merges = append(merges, [2]string{a, b})
-				case '[':
-					var pair [2]string
-					n := 0
-					err := s.array(func(j int) error {
-						t, err := s.str()
-						if err != nil {
-							return fmt.Errorf("model.merges[%d][%d]: %w", i, j, err)
-						}
-						if j < 2 {
-							pair[j] = t
-						}
-						n++
-						return nil
-					})
-					if err != nil {
-						return err
-					}
-					if n != 2 {
-						return fmt.Errorf("model.merges[%d]: want 2 tokens, got %d", i, n)
-					}
-					merges = append(merges, pair)
-				default:
-					return fmt.Errorf("model.merges[%d]: want \"a b\" or [\"a\", \"b\"]", i)
-				}
-				return nil
-			})
+			mergesAt = s.i
+			return s.skip()
 		},
 	})
 	return
 }
 
-func cutSpace(l string) (string, string, bool) {
-	for i := 0; i < len(l); i++ {
-		if l[i] == ' ' {
-			a, b := l[:i], l[i+1:]
-			for j := 0; j < len(b); j++ {
-				if b[j] == ' ' {
-					return "", "", false
-				}
-			}
-			return a, b, true
-		}
+// forEachMerge calls fn for every merge of the list at data[at:], in
+// either form ("a b" or ["a", "b"]). a and b may alias data.
+func forEachMerge(data []byte, at int, fn func(i int, a, b []byte) error) error {
+	s := &jscan{b: data, i: at}
+	if s.peek() != '[' {
+		return fmt.Errorf("model.merges: want a list")
 	}
-	return "", "", false
+	return s.array(func(i int) error {
+		switch s.peek() {
+		case '"':
+			l, err := s.strBytes()
+			if err != nil {
+				return fmt.Errorf("model.merges[%d]: %w", i, err)
+			}
+			sp := bytes.IndexByte(l, ' ')
+			if sp < 0 || bytes.IndexByte(l[sp+1:], ' ') >= 0 {
+				return fmt.Errorf("model.merges[%d]: %q is not two tokens separated by one space", i, l)
+			}
+			return fn(i, l[:sp], l[sp+1:])
+		case '[':
+			var pair [2][]byte
+			n := 0
+			err := s.array(func(j int) error {
+				t, err := s.strBytes()
+				if err != nil {
+					return fmt.Errorf("model.merges[%d][%d]: %w", i, j, err)
+				}
+				if j < 2 {
+					pair[j] = t
+				}
+				n++
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			if n != 2 {
+				return fmt.Errorf("model.merges[%d]: want 2 tokens, got %d", i, n)
+			}
+			return fn(i, pair[0], pair[1])
+		}
+		return fmt.Errorf("model.merges[%d]: want \"a b\" or [\"a\", \"b\"]", i)
+	})
 }

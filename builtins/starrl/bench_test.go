@@ -127,3 +127,47 @@ func BenchmarkRollouts512StarlarkEnvs(b *testing.B) {
 		})
 	}
 }
+
+const benchLocal = `
+def setup():
+    service = tinker.service_client()
+    tc = service.create_lora_training_client(base_model = "tkx/local-tiny", rank = 4)
+    return rl.token_completer(tc.save_weights_and_get_sampling_client(), max_tokens = 8, context_window = 256, max_concurrency = 64)
+`
+
+// BenchmarkRollouts512LocalTiny is the same 512 trivial Starlark envs
+// sampled for real from tkx/local-tiny on the embedded backend (8 tokens
+// each, first turn batched per group): the Starlark share of a real
+// rollout's wall time.
+func BenchmarkRollouts512LocalTiny(b *testing.B) {
+	in := host.New(host.Options{Modules: builtins.All()})
+	globals, err := in.ExecFile(context.Background(), "bench.star", benchEnvs+benchLocal)
+	if err != nil {
+		b.Fatal(host.FormatError(err))
+	}
+	th, release := in.NewThread(context.Background(), "bench")
+	defer release()
+	pol, err := starlark.Call(th, globals["setup"], nil, nil)
+	if err != nil {
+		b.Fatal(host.FormatError(err))
+	}
+	var starS, wallS float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := starlark.Call(th, globals["run"], starlark.Tuple{pol}, nil)
+		if err != nil {
+			b.Fatal(host.FormatError(err))
+		}
+		m, _ := v.(starlark.HasAttrs).Attr("metrics")
+		d := m.(*starlark.Dict)
+		get := func(k string) float64 {
+			x, _, _ := d.Get(starlark.String(k))
+			f, _ := starlark.AsFloat(x)
+			return f
+		}
+		starS += get("time/starlark_env_s")
+		wallS += get("time/rollouts")
+	}
+	b.ReportMetric(starS/(wallS*float64(runtime.GOMAXPROCS(0)))*100, "starlark_%")
+	b.ReportMetric(512*float64(b.N)/wallS, "episodes/s")
+}

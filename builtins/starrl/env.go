@@ -299,6 +299,11 @@ func (s *starEnv) Step(ctx context.Context, a rollout.Action) (rollout.StepResul
 	return parseStepResult(v, s.what+".step()")
 }
 
+var (
+	stepKeyNames = []string{"reward", "episode_done", "next_observation", "next_stop", "metrics", "logs"}
+	stepKeys     = map[string]bool{"reward": true, "episode_done": true, "next_observation": true, "next_stop": true, "next_stop_condition": true, "metrics": true, "logs": true}
+)
+
 // parseStepResult reads {"reward", "episode_done", "next_observation",
 // "next_stop", "metrics", "logs"} from a dict or struct.
 func parseStepResult(v starlark.Value, what string) (rollout.StepResult, error) {
@@ -308,12 +313,10 @@ func parseStepResult(v starlark.Value, what string) (rollout.StepResult, error) 
 		return rollout.StepResult{}, fmt.Errorf("%s returned %s, want a dict or struct with reward, episode_done, next_observation, next_stop, metrics, logs", what, v.Type())
 	}
 	if d, ok := v.(*starlark.Dict); ok {
-		known := map[string]bool{"reward": true, "episode_done": true, "next_observation": true, "next_stop": true, "next_stop_condition": true, "metrics": true, "logs": true}
-		for _, k := range d.Keys() {
-			ks, _ := starlark.AsString(k)
-			if !known[ks] {
-				names := []string{"reward", "episode_done", "next_observation", "next_stop", "metrics", "logs"}
-				return rollout.StepResult{}, fmt.Errorf("%s: unknown key %s%s", what, k.String(), host.DidYouMean(ks, names))
+		for _, kv := range d.Items() {
+			ks, _ := starlark.AsString(kv[0])
+			if !stepKeys[ks] {
+				return rollout.StepResult{}, fmt.Errorf("%s: unknown key %s%s", what, kv[0].String(), host.DidYouMean(ks, stepKeyNames))
 			}
 		}
 	}

@@ -7,6 +7,7 @@ package starrl
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -118,7 +119,8 @@ bounds each episode. result.groups are the kept rl.TrajectoryGroup values
 kind, error} with the env's traceback in error, result.num_dropped the
 dropped groups, result.metrics the counters (rollouts/failures,
 rollouts/timeouts, rollouts/dropped_groups, time/rollouts,
-time/starlark_env_s, time/starlark_share).`},
+time/starlark_env_s: time inside Starlark env calls summed over goroutines,
+time/starlark_share: that over wall time x GOMAXPROCS).`},
 		{Name: "rollout_pool", Impl: rolloutPool, Doc: `rollout_pool(policy, workers=8, max_steps_off_policy=-1, strategy="fail_fast", max_retries=3, min_group_size=1, timeout=0, max_turns=0) -> pool
 
 Background rollouts for async off-policy training and streaming minibatches:
@@ -448,7 +450,9 @@ func doGroupRollouts(thread *starlark.Thread, fn *starlark.Builtin, args starlar
 	metrics := res.Metrics()
 	metrics["time/starlark_env_s"] = time.Duration(e.starlarkN.Load()).Seconds()
 	if res.Wall > 0 {
-		metrics["time/starlark_share"] = float64(e.starlarkN.Load()) / float64(res.Wall)
+		// Time inside Starlark env calls, summed over goroutines, over
+		// the CPU time available (wall x GOMAXPROCS).
+		metrics["time/starlark_share"] = float64(e.starlarkN.Load()) / (float64(res.Wall) * float64(runtime.GOMAXPROCS(0)))
 	}
 	mv, _ := host.ToStarlark(metrics)
 	return starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
