@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 
 	"github.com/tkx-dev/tkx/hfhub"
+	"github.com/tkx-dev/tkx/spell"
 )
 
 // KnownModels are the models of the cookbook's model_info (plus the local
@@ -183,52 +183,7 @@ func unknownModel(name string, cause error) error {
 	return errors.New(msg)
 }
 
-// Closest returns up to n candidates nearest to name (case-insensitive
-// edit distance), nearest first.
+// Closest returns up to n candidates nearest to name, nearest first.
 func Closest(name string, candidates []string, n int) []string {
-	type cand struct {
-		s string
-		d int
-	}
-	low := strings.ToLower(name)
-	var cs []cand
-	for _, c := range candidates {
-		lc := strings.ToLower(c)
-		d := editDistance(low, lc)
-		// Compare with the part after "org/" too, for names given without org.
-		if _, after, ok := strings.Cut(lc, "/"); ok && !strings.Contains(low, "/") {
-			d = min(d, editDistance(low, after))
-		}
-		cs = append(cs, cand{c, d})
-	}
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-	var out []string
-	for _, c := range cs {
-		if len(out) == n || c.d > max(3, len(name)/2) {
-			break
-		}
-		out = append(out, c.s)
-	}
-	return out
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return spell.Closest(name, candidates, n)
 }
