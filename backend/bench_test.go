@@ -28,7 +28,6 @@ func BenchmarkEngineTrainStep(b *testing.B) {
 		data[i] = ceDatum(seq)
 	}
 	seq := int32(1)
-	b.SetBytes(0)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		fb := c.fbSubmit(&protocol.ForwardBackwardRequest{ModelID: mid, SeqID: seq, LossFn: "cross_entropy", Data: data})

@@ -10,9 +10,22 @@ import (
 	"time"
 
 	"github.com/tkx-dev/tkx/backend"
+	"github.com/tkx-dev/tkx/hfhub"
 	"github.com/tkx-dev/tkx/protocol"
 	"github.com/tkx-dev/tkx/tinker"
+	"github.com/tkx-dev/tkx/tokenizer"
 )
+
+// offline resolves real model names from the Hugging Face cache only.
+func offline() *backend.LocalProvider {
+	p := backend.NewLocalProvider()
+	p.TokenizerFor = func(name string) (tokenizer.Tokenizer, error) {
+		c := hfhub.NewClient()
+		c.Offline = true
+		return tokenizer.ForModelWith(context.Background(), c, name)
+	}
+	return p
+}
 
 func tokens(s string) []int32 {
 	out := make([]int32, len(s))
@@ -177,7 +190,7 @@ func equal(a, b []int32) bool {
 }
 
 func TestClientInProcess(t *testing.T) {
-	e, err := backend.NewEngine(backend.Options{DataDir: t.TempDir(), Logf: t.Logf})
+	e, err := backend.NewEngine(backend.Options{DataDir: t.TempDir(), Logf: t.Logf, Provider: offline()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +205,7 @@ func TestClientOverHTTPWithFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := backend.NewEngine(backend.Options{DataDir: t.TempDir(), Faults: fc, APIKey: "tml-test", Logf: t.Logf, LongPoll: time.Second})
+	e, err := backend.NewEngine(backend.Options{DataDir: t.TempDir(), Faults: fc, APIKey: "tml-test", Logf: t.Logf, LongPoll: time.Second, Provider: offline()})
 	if err != nil {
 		t.Fatal(err)
 	}

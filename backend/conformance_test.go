@@ -14,13 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tkx-dev/tkx/hfhub"
 	"github.com/tkx-dev/tkx/protocol"
+	"github.com/tkx-dev/tkx/tokenizer"
 )
 
 // startServer runs the real HTTP server on 127.0.0.1:0 over a data dir.
 func startServer(t *testing.T, dir string, mod func(*Options)) (*Engine, *rawClient, func()) {
 	t.Helper()
-	opts := Options{DataDir: dir, LongPoll: 2 * time.Second, Logf: t.Logf}
+	opts := Options{DataDir: dir, LongPoll: 2 * time.Second, Logf: t.Logf, Provider: offlineProvider()}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -42,6 +44,18 @@ func startServer(t *testing.T, dir string, mod func(*Options)) (*Engine, *rawCli
 	}
 	t.Cleanup(stop)
 	return e, &rawClient{t: t, base: "http://" + ln.Addr().String(), hc: &http.Client{Timeout: 60 * time.Second}}, stop
+}
+
+// offlineProvider is the local provider resolving real model names from
+// the Hugging Face cache only (tests never touch the network).
+func offlineProvider() *LocalProvider {
+	p := NewLocalProvider()
+	p.TokenizerFor = func(name string) (tokenizer.Tokenizer, error) {
+		c := hfhub.NewClient()
+		c.Offline = true
+		return tokenizer.ForModelWith(context.Background(), c, name)
+	}
+	return p
 }
 
 func floatsOf(td protocol.TensorData) []float32 {

@@ -57,7 +57,10 @@
 // adapter (adapter_config.json, adapter_model.safetensors) that the archive
 // endpoint serves as a tar with checkpoint_complete. Run metadata and
 // checkpoints survive restarts; sessions, models and samplers are in
-// memory.
+// memory. A model keeps the snapshots of its 8 most recent unnamed
+// save_weights_for_sampler calls (older sampling sessions answer 410);
+// Options.IdleUnload (`tkx serve --idle-unload 2h`) unloads models left
+// without requests.
 //
 // # Fault injection
 //

@@ -44,6 +44,11 @@ type Options struct {
 	SampleConcurrency int
 	// Logf logs server events (default log.Printf).
 	Logf func(format string, args ...any)
+	// IdleUnload, when > 0, unloads a model (freeing its weights and
+	// optimizer state) once it has had no request for this long and has
+	// nothing queued. Its checkpoints stay on disk. 0 keeps models until
+	// unload_model or shutdown.
+	IdleUnload time.Duration
 }
 
 // Engine is the local Tinker backend: sessions, models, samplers, futures
@@ -92,16 +97,30 @@ type modelState struct {
 	trainer  Trainer
 	step     int
 	unloaded bool
+	// ephemeral lists the model's unnamed-save samplers, oldest first
+	// (guarded by Engine.mu).
+	ephemeral []string
 }
 
+// samplerState is a sampling session. Samplers over a base model or a
+// checkpoint path hold no weights themselves: they go through samplerCache
+// (reloading from disk when evicted). Samplers from an unnamed
+// save_weights_for_sampler hold their snapshot; a model keeps its
+// maxEphemeralSamplers most recent ones.
 type samplerState struct {
 	id        string
 	session   string
 	baseModel string
 	modelPath string
 	base      BaseInfo
-	model     SamplerModel
+	ephemeral SamplerModel // unnamed-save snapshot, else nil
+	owner     string       // model id of an ephemeral sampler
+	evicted   bool
 }
+
+// maxEphemeralSamplers bounds the unnamed-save snapshots kept per model
+// (RL loops make one per step).
+const maxEphemeralSamplers = 8
 
 // NewEngine opens the data directory and returns a ready engine.
 func NewEngine(opts Options) (*Engine, error) {
@@ -147,7 +166,57 @@ func NewEngine(opts Options) (*Engine, error) {
 	if opts.Faults != nil {
 		e.faults = newFaultInjector(*opts.Faults)
 	}
+	if opts.IdleUnload > 0 {
+		go e.janitor()
+	}
 	return e, nil
+}
+
+// janitor unloads idle models until the engine closes.
+func (e *Engine) janitor() {
+	every := min(max(e.opts.IdleUnload/4, 10*time.Millisecond), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.futures.draining:
+			return
+		case <-t.C:
+		}
+		e.unloadIdle(time.Now())
+	}
+}
+
+// unloadIdle unloads the models idle since before now-IdleUnload.
+func (e *Engine) unloadIdle(now time.Time) {
+	e.mu.Lock()
+	var idle []*modelState
+	for _, m := range e.models {
+		if now.Sub(m.meta.LastRequest) > e.opts.IdleUnload && m.seq.idle() {
+			idle = append(idle, m)
+		}
+	}
+	e.mu.Unlock()
+	for _, m := range idle {
+		e.logf("tkx backend: unloading model %s after %s without requests", m.id, e.opts.IdleUnload)
+		e.unload(m, userErr("model %s was unloaded after %s without requests; load its last checkpoint to continue", m.id, e.opts.IdleUnload))
+	}
+}
+
+// unload drops a model and its unnamed-save samplers.
+func (e *Engine) unload(m *modelState, reason *RequestError) {
+	e.mu.Lock()
+	m.unloaded = true
+	delete(e.models, m.id)
+	for _, sid := range m.ephemeral {
+		if st := e.samplers[sid]; st != nil {
+			st.ephemeral = nil
+			st.evicted = true
+		}
+	}
+	m.ephemeral = nil
+	e.mu.Unlock()
+	m.seq.close(reason)
 }
 
 // Store is the engine's checkpoint store.
@@ -184,6 +253,16 @@ func (e *Engine) Close() error {
 	e.mu.Unlock()
 	for _, m := range models {
 		m.seq.close(serverErr("the backend is shutting down"))
+	}
+	// Let running requests (a checkpoint being written) finish.
+	deadline := time.After(30 * time.Second)
+	for _, m := range models {
+		select {
+		case <-m.seq.stopped:
+		case <-deadline:
+			e.logf("tkx backend: model %s is still running a request at shutdown", m.id)
+			return nil
+		}
 	}
 	return nil
 }
@@ -245,6 +324,9 @@ func (e *Engine) getModel(id string) (*modelState, error) {
 	defer e.mu.Unlock()
 	m, ok := e.models[id]
 	if !ok {
+		if e.opts.IdleUnload > 0 {
+			return nil, &RequestError{Category: CategoryUser, Msg: fmt.Sprintf("unknown model_id %q (models live in memory: they do not survive a restart and are unloaded after %s without requests; reload a checkpoint with load_weights)", id, e.opts.IdleUnload), Status: 404}
+		}
 		return nil, &RequestError{Category: CategoryUser, Msg: fmt.Sprintf("unknown model_id %q (models live in memory and do not survive a restart; reload a checkpoint with load_weights)", id), Status: 404}
 	}
 	if m.unloaded {
@@ -349,7 +431,7 @@ func (e *Engine) failModel(m *modelState, err error) {
 	go m.seq.close(&RequestError{Category: re.Category, Msg: fmt.Sprintf("model %s could not be created: %s", m.id, re.Msg)})
 }
 
-// trainerFor returns the model's trainer (on its queue).
+// trainerOrErr returns the model's trainer (call it on the model's queue).
 func (m *modelState) trainerOrErr() (Trainer, error) {
 	if m.trainer == nil {
 		return nil, serverErr("model %s has no weights (its creation failed)", m.id)
@@ -650,7 +732,7 @@ func (e *Engine) SaveWeightsForSampler(req protocol.SaveWeightsForSamplerRequest
 		}
 		if req.SamplingSessionSeqID != nil {
 			sid := m.session + ":sample:" + strconv.Itoa(*req.SamplingSessionSeqID)
-			e.addSampler(&samplerState{id: sid, session: m.session, baseModel: m.base.Name, modelPath: resp.Path, base: m.base, model: snap})
+			e.addSampler(&samplerState{id: sid, session: m.session, baseModel: m.base.Name, modelPath: resp.Path, base: m.base, ephemeral: snap, owner: m.id})
 			resp.SamplingSessionID = sid
 		}
 		return jsonResult(resp)
@@ -666,6 +748,36 @@ func (e *Engine) addSampler(s *samplerState) {
 		}
 	}
 	e.samplers[s.id] = s
+	if s.owner == "" {
+		return
+	}
+	m := e.models[s.owner]
+	if m == nil {
+		return
+	}
+	m.ephemeral = append(m.ephemeral, s.id)
+	for len(m.ephemeral) > maxEphemeralSamplers {
+		if old := e.samplers[m.ephemeral[0]]; old != nil && old != s {
+			old.ephemeral = nil
+			old.evicted = true
+		}
+		m.ephemeral = m.ephemeral[1:]
+	}
+}
+
+// samplerModel returns the weights a sampler samples from.
+func (e *Engine) samplerModel(st *samplerState) (SamplerModel, error) {
+	if st.ephemeral != nil {
+		return st.ephemeral, nil
+	}
+	if st.evicted {
+		return nil, &RequestError{Category: CategoryUser, Status: 410, Msg: fmt.Sprintf("sampler %s was released: the local backend keeps the %d most recent unnamed sampler snapshots per model; save named sampler weights to keep one", st.id, maxEphemeralSamplers)}
+	}
+	fresh, err := e.openSampler(st.baseModel, st.modelPath)
+	if err != nil {
+		return nil, err
+	}
+	return fresh.ephemeral, nil
 }
 
 // openCheckpointForModel resolves a tinker:// path for loading.
@@ -787,11 +899,7 @@ func (e *Engine) UnloadModel(req protocol.UnloadModelRequest) (*future, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	m.unloaded = true
-	delete(e.models, m.id)
-	e.mu.Unlock()
-	m.seq.close(userErr("model %s was unloaded", m.id))
+	e.unload(m, userErr("model %s was unloaded", m.id))
 	f := e.futures.create(protocol.RequestTypeUnloadModel, m.id)
 	r, err := jsonResult(protocol.UnloadModelResponse{ModelID: m.id, Type: "unload_model"})
 	e.futures.complete(f, r, err)
@@ -846,6 +954,7 @@ func (e *Engine) CreateSamplingSession(req protocol.CreateSamplingSessionRequest
 	}
 	st.id = req.SessionID + ":sample:" + strconv.Itoa(req.SamplingSessionSeqID)
 	st.session = req.SessionID
+	st.ephemeral = nil // reopened through the cache on each request
 	e.addSampler(st)
 	return &protocol.CreateSamplingSessionResponse{SamplingSessionID: st.id, Type: "create_sampling_session"}, nil
 }
@@ -870,7 +979,7 @@ func (e *Engine) openSampler(baseModel, modelPath string) (*samplerState, error)
 			}
 			e.samplerCache.put(key, sm)
 		}
-		return &samplerState{baseModel: info.Name, base: info, model: sm}, nil
+		return &samplerState{baseModel: info.Name, base: info, ephemeral: sm}, nil
 	}
 	_, dir, meta, err := e.openCheckpoint(modelPath)
 	if err != nil {
@@ -894,7 +1003,7 @@ func (e *Engine) openSampler(baseModel, modelPath string) (*samplerState, error)
 		}
 		e.samplerCache.put(meta.TinkerPath, sm)
 	}
-	return &samplerState{baseModel: info.Name, modelPath: meta.TinkerPath, base: info, model: sm}, nil
+	return &samplerState{baseModel: info.Name, modelPath: meta.TinkerPath, base: info, ephemeral: sm}, nil
 }
 
 // SamplerInfo describes a sampling session.
@@ -940,6 +1049,10 @@ func (e *Engine) Sample(req protocol.SampleRequest) (*future, error) {
 	if err != nil {
 		return nil, err
 	}
+	sm, err := e.samplerModel(st)
+	if err != nil {
+		return nil, err
+	}
 	f := e.futures.create(protocol.RequestTypeSample, st.id)
 	go func() {
 		e.sampleSem <- struct{}{}
@@ -953,7 +1066,7 @@ func (e *Engine) Sample(req protocol.SampleRequest) (*future, error) {
 				}
 			}()
 			var out *SampleOutput
-			out, err = st.model.Sample(context.Background(), spec)
+			out, err = sm.Sample(context.Background(), spec)
 			if err == nil {
 				res, err = sampleResult(out, spec)
 			}

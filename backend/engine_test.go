@@ -486,3 +486,57 @@ type wideTokenizer struct{ tokenizer.Tokenizer }
 
 func (wideTokenizer) VocabSize() int { return 1000 }
 func (wideTokenizer) Name() string   { return "Acme/Small-1B" }
+
+// RL loops make an unnamed sampler snapshot per step; only the most recent
+// ones are kept, and an evicted one says so.
+func TestEngineEphemeralSamplersAreBounded(t *testing.T) {
+	e, _, c := newFakeEngine(t, nil)
+	sid := c.session()
+	mid := c.createModel(sid, 0, fakeBase, 1)
+	var ids []string
+	for i := 0; i < maxEphemeralSamplers+2; i++ {
+		n := i
+		var r protocol.SaveWeightsForSamplerResponse
+		c.awaitJSON(c.submit(protocol.PathSaveWeightsForSampler, protocol.SaveWeightsForSamplerRequest{ModelID: mid, SeqID: i + 1, SamplingSessionSeqID: &n}), &r)
+		ids = append(ids, r.SamplingSessionID)
+	}
+	held := 0
+	e.mu.Lock()
+	for _, s := range e.samplers {
+		if s.ephemeral != nil {
+			held++
+		}
+	}
+	e.mu.Unlock()
+	if held != maxEphemeralSamplers {
+		t.Fatalf("%d snapshots held, want %d", held, maxEphemeralSamplers)
+	}
+	mt := 2
+	sp := protocol.DefaultSamplingParams()
+	sp.MaxTokens = &mt
+	req := protocol.SampleRequest{NumSamples: 1, Prompt: protocol.FromTokens([]int32{65}), SamplingParams: sp, SamplingSessionID: ids[0]}
+	code, body := c.postJSON(protocol.PathASample, req)
+	if code != 410 || !strings.Contains(errText(body), "was released") {
+		t.Fatalf("evicted sampler: %d %s", code, body)
+	}
+	req.SamplingSessionID = ids[len(ids)-1]
+	c.sampleAwait(c.submit(protocol.PathASample, req))
+}
+
+func TestEngineIdleModelsAreUnloaded(t *testing.T) {
+	e, _, c := newFakeEngine(t, func(o *Options) { o.IdleUnload = time.Hour })
+	sid := c.session()
+	mid := c.createModel(sid, 0, fakeBase, 1)
+	busy := c.createModel(sid, 1, fakeBase, 1)
+	e.unloadIdle(time.Now()) // nothing is idle yet
+	c.awaitJSON(c.submit(protocol.PathOptimStep, protocol.OptimStepRequest{ModelID: mid, SeqID: 1, AdamParams: protocol.DefaultAdamParams()}), nil)
+	e.mu.Lock()
+	e.models[busy].meta.LastRequest = time.Now().Add(-2 * time.Hour)
+	e.mu.Unlock()
+	e.unloadIdle(time.Now())
+	code, body := c.postJSON(protocol.PathOptimStep, protocol.OptimStepRequest{ModelID: busy, SeqID: 1, AdamParams: protocol.DefaultAdamParams()})
+	if code != 404 || !strings.Contains(errText(body), "unloaded after 1h0m0s without requests") {
+		t.Fatalf("idle model: %d %s", code, body)
+	}
+	c.awaitJSON(c.submit(protocol.PathOptimStep, protocol.OptimStepRequest{ModelID: mid, SeqID: 2, AdamParams: protocol.DefaultAdamParams()}), nil)
+}

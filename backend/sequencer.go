@@ -53,7 +53,8 @@ type sequencer struct {
 	closed   bool
 	closeErr *RequestError
 	busy     bool
-	gaps     int // how many seq_ids were skipped after a timeout
+	gaps     int           // how many seq_ids were skipped after a timeout
+	stopped  chan struct{} // closed when the loop has returned
 }
 
 // seenEntry remembers a seq_id's request id (not the future itself, so
@@ -80,6 +81,7 @@ func newSequencer(name string, first int, gapTimeout time.Duration, fs *futureSt
 		seen:       map[int]seenEntry{},
 		seenLow:    first,
 		wake:       make(chan struct{}, 1),
+		stopped:    make(chan struct{}),
 	}
 	go s.loop()
 	return s
@@ -228,6 +230,7 @@ func (s *sequencer) pruneSeenLocked() {
 }
 
 func (s *sequencer) loop() {
+	defer close(s.stopped)
 	for {
 		j, wait, ok := s.nextJob()
 		if !ok {
@@ -271,6 +274,13 @@ func (s *sequencer) runJob(j *job) {
 	s.mu.Lock()
 	s.busy = false
 	s.mu.Unlock()
+}
+
+// idle reports whether nothing is queued or running.
+func (s *sequencer) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) == 0 && !s.busy
 }
 
 // state reports the queue for debugging and tests.

@@ -1,6 +1,8 @@
 package datasets
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -296,6 +298,23 @@ func TestStreamJSONLGzipAndLongLines(t *testing.T) {
 	msgs, err := Messages(ds.Row(0))
 	if err != nil || len(msgs[0].Content.(string)) != 200_000 {
 		t.Fatal("long line", err)
+	}
+	// The same lines gzipped, read through a .gz path.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(content))
+	zw.Close()
+	gp := writeFile(t, "d.jsonl.gz", gz.String())
+	s, report = StreamJSONL(gp, ReadOptions{})
+	zds, err := s.Collect(0)
+	if err != nil || zds.Len() != 2 || report().Rows != 2 || fmt.Sprint(zds.Row(1)) != fmt.Sprint(ds.Row(1)) {
+		t.Fatalf("gzipped: %v %v", err, zds)
+	}
+	// A .gz path that is not gzip says so.
+	bad := writeFile(t, "plain.jsonl.gz", "{\"a\":1}\n")
+	bs, _ := StreamJSONL(bad, ReadOptions{})
+	if _, err := bs.Collect(0); err == nil || !strings.Contains(err.Error(), "plain.jsonl.gz: not a gzip file") {
+		t.Errorf("plain text behind .gz: %v", err)
 	}
 	if _, err := ParseOnError("warn"); err == nil {
 		t.Error("bad on_error accepted")

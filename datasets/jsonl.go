@@ -190,6 +190,20 @@ func (r reporter) update(f func(*Report)) {
 	r.box.mu.Unlock()
 }
 
+// badLine handles a line that is not a valid row: with OnError Fail it is
+// the error to return; otherwise it is counted in the report, passed to
+// Warn, and skipped (nil).
+func badLine(opts ReadOptions, rep reporter, le *LineError) error {
+	if opts.OnError == Fail {
+		return le
+	}
+	rep.update(func(r *Report) { r.add(le) })
+	if opts.Warn != nil {
+		opts.Warn(le)
+	}
+	return nil
+}
+
 // firstByte peeks at the first byte that is not white space.
 func firstByte(br *bufio.Reader) (byte, error) {
 	for n := 1; ; n++ {
@@ -312,13 +326,8 @@ func (it *arrayIter) Next() (Row, error) {
 			it.rep.update(func(r *Report) { r.Rows++ })
 			return normalize(obj).(map[string]any), nil
 		}
-		le := &LineError{File: it.path, Line: line, Err: perr}
-		if it.opts.OnError == Fail {
-			return nil, le
-		}
-		it.rep.update(func(r *Report) { r.add(le) })
-		if it.opts.Warn != nil {
-			it.opts.Warn(le)
+		if err := badLine(it.opts, it.rep, &LineError{File: it.path, Line: line, Err: perr}); err != nil {
+			return nil, err
 		}
 	}
 	return nil, io.EOF
@@ -372,13 +381,8 @@ func (it *jsonlIter) Next() (Row, error) {
 			it.rep.update(func(r *Report) { r.Rows++ })
 			return row, nil
 		}
-		le := &LineError{File: it.path, Line: it.line, Err: perr}
-		if it.opts.OnError == Fail {
-			return nil, le
-		}
-		it.rep.update(func(r *Report) { r.add(le) })
-		if it.opts.Warn != nil {
-			it.opts.Warn(le)
+		if err := badLine(it.opts, it.rep, &LineError{File: it.path, Line: it.line, Err: perr}); err != nil {
+			return nil, err
 		}
 	}
 	return nil, io.EOF

@@ -91,7 +91,7 @@ func OpenPath(ctx context.Context, path string) (io.ReadCloser, error) {
 		zr, err := gzip.NewReader(rc)
 		if err != nil {
 			rc.Close()
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: not a gzip file (the .gz suffix asks for one): %w", path, err)
 		}
 		return &gzipReadCloser{zr, rc}, nil
 	}

@@ -142,20 +142,29 @@ func closeBoth(it Iterator, release func()) func() error {
 	}
 }
 
+// openPass makes one pass's function with newF, then opens s; when the
+// open fails the pass's release (if any) is run.
+func openPass[F any](s *Stream, newF PassFunc[F]) (fn F, release func(), it Iterator, err error) {
+	fn, release, err = newF()
+	if err != nil {
+		return fn, nil, nil, err
+	}
+	if it, err = s.Open(); err != nil {
+		if release != nil {
+			release()
+		}
+		return fn, nil, nil, err
+	}
+	return fn, release, it, nil
+}
+
 // Filter yields the rows for which keep returns true. newKeep is called
 // once per pass to make the predicate, so per-pass state (a Starlark
 // thread, counters) stays per pass.
 func (s *Stream) Filter(newKeep PassFunc[func(Row) (bool, error)]) *Stream {
 	return NewStream(s.name, func() (Iterator, error) {
-		keep, release, err := newKeep()
+		keep, release, it, err := openPass(s, newKeep)
 		if err != nil {
-			return nil, err
-		}
-		it, err := s.Open()
-		if err != nil {
-			if release != nil {
-				release()
-			}
 			return nil, err
 		}
 		pos := 0
@@ -181,15 +190,8 @@ func (s *Stream) Filter(newKeep PassFunc[func(Row) (bool, error)]) *Stream {
 // Map yields f(row) for every row; newF is called once per pass.
 func (s *Stream) Map(newF PassFunc[func(Row) (Row, error)]) *Stream {
 	return NewStream(s.name, func() (Iterator, error) {
-		f, release, err := newF()
+		f, release, it, err := openPass(s, newF)
 		if err != nil {
-			return nil, err
-		}
-		it, err := s.Open()
-		if err != nil {
-			if release != nil {
-				release()
-			}
 			return nil, err
 		}
 		pos := 0

@@ -81,6 +81,25 @@ func FromStarlark(v starlark.Value) (any, error) {
 
 type goConvertible interface{ ToGo() (*OrderedMap, error) }
 
+// PlainMaps turns every *OrderedMap in v (what FromStarlark makes of a dict),
+// recursively through []any, into map[string]any, for Go APIs that take
+// plain maps. Slices are converted in place.
+func PlainMaps(v any) any {
+	switch x := v.(type) {
+	case *OrderedMap:
+		m := make(map[string]any, x.Len())
+		for _, k := range x.keys {
+			m[k] = PlainMaps(x.values[k])
+		}
+		return m
+	case []any:
+		for i := range x {
+			x[i] = PlainMaps(x[i])
+		}
+	}
+	return v
+}
+
 func fromStarlark(v starlark.Value, seen map[starlark.Value]bool, path string) (any, error) {
 	at := func() string {
 		if path == "" {

@@ -33,6 +33,27 @@ func TestFromStarlarkKeepsDictOrder(t *testing.T) {
 	}
 }
 
+func TestPlainMaps(t *testing.T) {
+	g, err := host.FromStarlark(eval(t, `{"z": [1, {"y": {"x": 2}}], "a": "s"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := host.PlainMaps(g).(map[string]any)
+	if !ok {
+		t.Fatalf("PlainMaps gave %T, want map[string]any", host.PlainMaps(g))
+	}
+	inner, ok := m["z"].([]any)[1].(map[string]any)
+	if !ok {
+		t.Fatalf("nested dict is %T, want map[string]any", m["z"].([]any)[1])
+	}
+	if y, ok := inner["y"].(map[string]any); !ok || y["x"] != int64(2) || m["a"] != "s" || len(m) != 2 {
+		t.Fatalf("got %#v", m)
+	}
+	if host.PlainMaps("s") != "s" || host.PlainMaps(nil) != nil {
+		t.Fatal("scalars must pass through unchanged")
+	}
+}
+
 func TestFromStarlarkRejects(t *testing.T) {
 	for src, want := range map[string]string{
 		`{"a": 1 << 70}`:  "overflows int64",

@@ -9,6 +9,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/tkx-dev/tkx/spell"
 )
 
 // Attributes is model_info.ModelAttributes.
@@ -263,49 +265,5 @@ func HiddenSize(model string) (int, error) {
 	return a.HiddenSize, nil
 }
 
-func closest(name string, n int) []string {
-	type sc struct {
-		s string
-		d int
-	}
-	ln := strings.ToLower(name)
-	var all []sc
-	for _, c := range Names() {
-		lc := strings.ToLower(c)
-		d := editDistance(ln, lc)
-		// compare also against the part after the org, so "Qwen3-8b" finds "Qwen/Qwen3-8B"
-		if _, short, ok := strings.Cut(lc, "/"); ok {
-			d = min(d, editDistance(ln, short))
-		}
-		all = append(all, sc{c, d})
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].d < all[j].d })
-	var out []string
-	for _, s := range all {
-		if len(out) == n || s.d > max(3, len(name)/3) {
-			break
-		}
-		out = append(out, s.s)
-	}
-	return out
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// closest is the spell package's did-you-mean over the registry's names.
+func closest(name string, n int) []string { return spell.Closest(name, Names(), n) }

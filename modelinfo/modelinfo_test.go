@@ -67,6 +67,12 @@ func TestUnknownModel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "org/model") || !strings.Contains(err.Error(), "Qwen/Qwen3-8B") {
 		t.Errorf("no org: %v", err)
 	}
+	// The hints are the spell package's, as everywhere else: a prefix of a
+	// name finds it.
+	_, err = Get("tkx/local")
+	if err == nil || !strings.Contains(err.Error(), "closest: tkx/local-base, tkx/local-tiny") {
+		t.Errorf("prefix: %v", err)
+	}
 }
 
 func TestLR(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"unsafe"
 
@@ -891,7 +892,7 @@ func EncodeForwardBackwardOutput(out *ForwardBackwardOutput) ([]byte, error) {
 			}
 			if i == 0 {
 				f.dtype, f.trailing = dt, trailing
-			} else if f.dtype != dt || !equalInt64s(f.trailing, trailing) {
+			} else if f.dtype != dt || !slices.Equal(f.trailing, trailing) {
 				return nil, fmt.Errorf("loss_fn_outputs[%d][%q]: dtype/trailing shape differ from datum 0", i, f.name)
 			}
 			if t.IsSparse() {
@@ -955,18 +956,6 @@ func EncodeForwardBackwardOutput(out *ForwardBackwardOutput) ([]byte, error) {
 	b = appendVarintField(b, 3, uint64(len(out.LossFnOutputs)))
 	b = appendDoubleMap(b, 3, out.Metrics)
 	return b, nil
-}
-
-func equalInt64s(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // DecodeForwardBackwardOutput parses tinker_public.ForwardBackwardOutput into

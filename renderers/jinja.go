@@ -344,22 +344,7 @@ func templateMessage(m Message) *Object {
 		o.Set("content", m.Content)
 	}
 	if len(m.ToolCalls) > 0 {
-		var calls []any
-		for _, tc := range m.ToolCalls {
-			c := NewObject()
-			c.Set("type", "function")
-			if tc.ID != "" {
-				c.Set("id", tc.ID)
-			} else {
-				c.Set("id", nil)
-			}
-			f := NewObject()
-			f.Set("name", tc.Name)
-			f.Set("arguments", tc.Arguments)
-			c.Set("function", f)
-			calls = append(calls, c)
-		}
-		o.Set("tool_calls", calls)
+		o.Set("tool_calls", toolCallObjects(m.ToolCalls))
 	}
 	if m.Role == "tool" {
 		if m.ToolCallID != "" {
@@ -603,12 +588,7 @@ func (r *Jinja) ParseResponse(resp []int) (Message, ParseTermination, error) {
 	if err != nil || !term.IsClean() {
 		return msg, term, err
 	}
-	content := msg.Content
-	if parts, calls, ok := parseContentBlocks(content); ok {
-		msg.Parts, msg.Content = unframeThinking(parts), ""
-		splitCalls(&msg, calls)
-	}
-	appendUnterminated(&msg, content, "<tool_call>", "</tool_call>")
+	parseThinkAndToolCalls(&msg, true)
 	return msg, term, nil
 }
 

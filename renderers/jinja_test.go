@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tkx-dev/tkx/tokenizer/tokenizertest"
 )
 
 // jinjaFor builds the generic template renderer for a fixture's template.
@@ -15,8 +17,8 @@ func jinjaFor(t *testing.T, fx fixture) *Jinja {
 	var cfg JinjaConfig
 	switch fx.Source[0] {
 	case "npm":
-		p := filepath.Join(repoRoot(), "testdata", ".cache", "tokenizers", fx.Source[1], "tokenizer_config.json")
-		if _, err := os.Stat(p); err != nil {
+		p, ok := tokenizertest.Find(t, fx.Source[1], "tokenizer_config.json")
+		if !ok {
 			return nil
 		}
 		c, err := LoadJinjaConfig(p)

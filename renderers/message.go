@@ -312,22 +312,7 @@ func (m Message) ToObject() *Object {
 		o.Set("content", arr)
 	}
 	if len(m.ToolCalls) > 0 {
-		arr := []any{}
-		for _, tc := range m.ToolCalls {
-			to := NewObject()
-			to.Set("type", "function")
-			if tc.ID != "" {
-				to.Set("id", tc.ID)
-			} else {
-				to.Set("id", nil)
-			}
-			fo := NewObject()
-			fo.Set("name", tc.Name)
-			fo.Set("arguments", tc.Arguments)
-			to.Set("function", fo)
-			arr = append(arr, to)
-		}
-		o.Set("tool_calls", arr)
+		o.Set("tool_calls", toolCallObjects(m.ToolCalls))
 	}
 	if len(m.UnparsedToolCalls) > 0 {
 		arr := []any{}
@@ -349,6 +334,27 @@ func (m Message) ToObject() *Object {
 		o.Set("name", m.Name)
 	}
 	return o
+}
+
+// toolCallObjects is the OpenAI form of tool calls: {"type": "function",
+// "id": id or null, "function": {"name", "arguments"}}.
+func toolCallObjects(calls []ToolCall) []any {
+	arr := make([]any, 0, len(calls))
+	for _, tc := range calls {
+		to := NewObject()
+		to.Set("type", "function")
+		if tc.ID != "" {
+			to.Set("id", tc.ID)
+		} else {
+			to.Set("id", nil)
+		}
+		fo := NewObject()
+		fo.Set("name", tc.Name)
+		fo.Set("arguments", tc.Arguments)
+		to.Set("function", fo)
+		arr = append(arr, to)
+	}
+	return arr
 }
 
 // validateUTF8 reports the first field of m that is not valid UTF-8.

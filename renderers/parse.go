@@ -129,6 +129,22 @@ func truncateRunes(s string, n int) string {
 	return s
 }
 
+// parseThinkAndToolCalls is the common tail of the Qwen-style parsers: the
+// <think> and <tool_call> blocks of m.Content become m.Parts and tool calls
+// (thinking parts unframed when framesThinking), and a <tool_call> left open
+// is reported as an unparsed call.
+func parseThinkAndToolCalls(m *Message, framesThinking bool) {
+	content := m.Content
+	if parts, calls, ok := parseContentBlocks(content); ok {
+		if framesThinking {
+			parts = unframeThinking(parts)
+		}
+		m.Parts, m.Content = parts, ""
+		splitCalls(m, calls)
+	}
+	appendUnterminated(m, content, "<tool_call>", "</tool_call>")
+}
+
 func appendUnterminated(m *Message, content, open, close string) {
 	if d := detectUnterminated(content, open, close); d != nil {
 		m.UnparsedToolCalls = append(m.UnparsedToolCalls, *d)

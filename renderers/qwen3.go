@@ -182,16 +182,7 @@ func (r *qwen3) ParseResponse(resp []int) (Message, ParseTermination, error) {
 	if err != nil || !term.IsClean() {
 		return msg, term, err
 	}
-	content := msg.Content
-	if parts, calls, ok := parseContentBlocks(content); ok {
-		if r.framesThinking {
-			parts = unframeThinking(parts)
-		}
-		msg.Parts = parts
-		msg.Content = ""
-		splitCalls(&msg, calls)
-	}
-	appendUnterminated(&msg, content, "<tool_call>", "</tool_call>")
+	parseThinkAndToolCalls(&msg, r.framesThinking)
 	return msg, term, nil
 }
 

@@ -1,6 +1,7 @@
 package renderers
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/tkx-dev/tkx/tokenizer"
@@ -458,32 +459,11 @@ func (r *qwenVL) normalizeResponse(resp []int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	starts := len(resp) >= len(prefix) && equalInts(resp[:len(prefix)], prefix)
-	if !starts && containsInt(resp, closeID) {
+	starts := len(resp) >= len(prefix) && slices.Equal(resp[:len(prefix)], prefix)
+	if !starts && slices.Contains(resp, closeID) {
 		return append(append([]int(nil), prefix...), resp...), nil
 	}
 	return resp, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func containsInt(a []int, x int) bool {
-	for _, v := range a {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 func (r *qwenVL) ParseResponse(resp []int) (Message, ParseTermination, error) {
@@ -499,16 +479,7 @@ func (r *qwenVL) ParseResponse(resp []int) (Message, ParseTermination, error) {
 	if err != nil || !term.IsClean() {
 		return msg, term, err
 	}
-	content := msg.Content
-	if parts, calls, ok := parseContentBlocks(content); ok {
-		if r.framesThinking {
-			parts = unframeThinking(parts)
-		}
-		msg.Parts = parts
-		msg.Content = ""
-		splitCalls(&msg, calls)
-	}
-	appendUnterminated(&msg, content, "<tool_call>", "</tool_call>")
+	parseThinkAndToolCalls(&msg, r.framesThinking)
 	if r.kind != kindVL {
 		r.postprocess(&msg)
 	}

@@ -3,6 +3,7 @@ package renderers
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/tkx-dev/tkx/tokenizer"
@@ -154,7 +155,7 @@ type UnknownRendererError struct {
 func (e *UnknownRendererError) Error() string {
 	s := fmt.Sprintf("unknown renderer %q", e.Name)
 	if len(e.Closest) > 0 {
-		s += fmt.Sprintf("; closest: %v", e.Closest)
+		s += "; closest: " + strings.Join(e.Closest, ", ")
 	}
 	return s + " (tkx render --list-renderers shows all)"
 }

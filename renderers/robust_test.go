@@ -25,7 +25,10 @@ func TestNoPanics(t *testing.T) {
 	roles := []string{"system", "user", "assistant", "tool", "developer", "tool_declare", "x"}
 	var all []Renderer
 	for _, name := range Names() {
-		r, _ := Get(name, tok)
+		r, err := Get(name, tok)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
 		all = append(all, r)
 	}
 	for _, f := range []string{"deepseek_v3_1.jinja", "kimi_k2_thinking.jinja"} {

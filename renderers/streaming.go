@@ -2,6 +2,7 @@ package renderers
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -205,15 +206,7 @@ func (r *qwen3) parseForStreaming(resp []int) (Message, ParseTermination, error)
 	if err != nil {
 		return msg, term, err
 	}
-	content := msg.Content
-	if parts, calls, ok := parseContentBlocks(content); ok {
-		if r.framesThinking {
-			parts = unframeThinking(parts)
-		}
-		msg.Parts, msg.Content = parts, ""
-		splitCalls(&msg, calls)
-	}
-	appendUnterminated(&msg, content, "<tool_call>", "</tool_call>")
+	parseThinkAndToolCalls(&msg, r.framesThinking)
 	return msg, term, nil
 }
 
@@ -228,15 +221,7 @@ func (r *qwenVL) parseForStreaming(resp []int) (Message, ParseTermination, error
 	if err != nil {
 		return msg, term, err
 	}
-	content := msg.Content
-	if parts, calls, ok := parseContentBlocks(content); ok {
-		if r.framesThinking {
-			parts = unframeThinking(parts)
-		}
-		msg.Parts, msg.Content = parts, ""
-		splitCalls(&msg, calls)
-	}
-	appendUnterminated(&msg, content, "<tool_call>", "</tool_call>")
+	parseThinkAndToolCalls(&msg, r.framesThinking)
 	if r.kind != kindVL {
 		r.postprocess(&msg)
 	}
@@ -262,7 +247,7 @@ func (r *deepseek) normalizeForStream(resp []int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !(len(resp) > 0 && resp[0] == open) && containsInt(resp, cl) {
+	if !(len(resp) > 0 && resp[0] == open) && slices.Contains(resp, cl) {
 		return append([]int{open}, resp...), nil
 	}
 	return resp, nil
@@ -284,7 +269,7 @@ func (r *kimi) normalizeForStream(resp []int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(resp) > 0 && resp[0] != open && containsInt(resp, cl) {
+	if len(resp) > 0 && resp[0] != open && slices.Contains(resp, cl) {
 		return append([]int{open}, resp...), nil
 	}
 	return resp, nil

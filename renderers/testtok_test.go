@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tkx-dev/tkx/tokenizer"
+	"github.com/tkx-dev/tkx/tokenizer/tokenizertest"
 )
 
 // specialByteTok is a test tokenizer: every special string of every family
@@ -93,8 +94,9 @@ func (t *specialByteTok) Name() string   { return "test/special-bytes" }
 
 var _ tokenizer.Tokenizer = (*specialByteTok)(nil)
 
-// realTokenizer returns the HF tokenizer installed by scripts/test-setup.sh
-// for a renderer family, or nil.
+// realTokenizerFor returns the HF tokenizer installed by
+// scripts/test-setup.sh for a renderer family, or nil when the family has
+// none or it is not installed (a failure under tokenizertest.RequireEnv).
 var (
 	realMu    sync.Mutex
 	realCache = map[string]tokenizer.Tokenizer{}
@@ -126,9 +128,8 @@ func realTokenizerFor(t testing.TB, renderer string) (tokenizer.Tokenizer, strin
 	if tk, ok := realCache[pkg]; ok {
 		return tk, pkg
 	}
-	path := filepath.Join(repoRoot(), "testdata", ".cache", "tokenizers", pkg, "tokenizer.json")
 	var tk tokenizer.Tokenizer
-	if _, err := os.Stat(path); err == nil {
+	if path, ok := tokenizertest.Find(t, pkg, "tokenizer.json"); ok {
 		h, err := tokenizer.Load(path)
 		if err != nil {
 			t.Fatalf("loading %s: %v", path, err)

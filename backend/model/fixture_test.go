@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/tkx-dev/tkx/backend/kernels"
 )
 
 // torch_fixtures.json comes from testdata/gen_torch_fixtures.py (PyTorch,
@@ -88,8 +90,9 @@ func torchData(c torchCase, step int) []Datum {
 	return out
 }
 
-func checkTorchCase[T Float](t *testing.T, c torchCase, tol float64) {
+func checkTorchCase[T Float](t *testing.T, c torchCase, tol float64, exact bool) {
 	n := buildTorchCase[T](t, c)
+	n.SetExactMath(exact)
 	near := func(what string, got, want float64) {
 		t.Helper()
 		if math.Abs(got-want) > tol*math.Max(1, math.Abs(want)) {
@@ -138,9 +141,27 @@ func TestTorchGolden(t *testing.T) {
 		t.Fatalf("%d fixture cases", len(cases))
 	}
 	for _, c := range cases {
-		t.Run(c.Name+"/float64", func(t *testing.T) { checkTorchCase[float64](t, c, 1e-9) })
+		t.Run(c.Name+"/float64", func(t *testing.T) { checkTorchCase[float64](t, c, 1e-9, false) })
 		// float32 against the float64 torch numbers: 2e-4 (relative, or
 		// absolute below 1) for logits, loss, gradients and weights.
-		t.Run(c.Name+"/float32", func(t *testing.T) { checkTorchCase[float32](t, c, 2e-4) })
+		t.Run(c.Name+"/float32", func(t *testing.T) { checkTorchCase[float32](t, c, 2e-4, false) })
+		t.Run(c.Name+"/float32-exact", func(t *testing.T) { checkTorchCase[float32](t, c, 2e-4, true) })
+	}
+}
+
+// Every kernel path (avx512, avx2, generic) gives the torch numbers in float32.
+func TestTorchGoldenEveryKernelPath(t *testing.T) {
+	cases := loadTorchCases(t)
+	for _, path := range kernels.Paths() {
+		prev, err := kernels.SetPath(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			t.Run(path+"/"+c.Name, func(t *testing.T) { checkTorchCase[float32](t, c, 2e-4, false) })
+		}
+		if _, err := kernels.SetPath(prev); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -152,5 +152,19 @@ func parallelRows(n, block int, fn func(lo, hi int)) {
 	})
 }
 
-func exp[T Float](x T) T  { return T(math.Exp(float64(x))) }
+func exp[T Float](x T) T { return T(math.Exp(float64(x))) }
+
+// vexp sets x[i] = e^x[i]: kernels.Exp (vectorised, about 1 ulp) for
+// float32 when fast, math.Exp element by element otherwise.
+func vexp[T Float](x []T, fast bool) {
+	if fast {
+		if x32, ok := any(x).([]float32); ok {
+			kernels.Exp(x32, x32)
+			return
+		}
+	}
+	for i, v := range x {
+		x[i] = T(math.Exp(float64(v)))
+	}
+}
 func sqrt[T Float](x T) T { return T(math.Sqrt(float64(x))) }

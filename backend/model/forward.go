@@ -120,7 +120,12 @@ func (n *Net[T]) forward(ws *workspace[T]) {
 		rmsNorm(a.xmid[:N*d], a.n2, a.r2, ly.mlpNorm, d, T(cfg.NormEps))
 		gemm(false, true, N, hid, d, 1, a.n2, d, ly.gate.weff, d, 0, a.g, hid)
 		gemm(false, true, N, hid, d, 1, a.n2, d, ly.up.weff, d, 0, a.u, hid)
+		fast := !n.exactMath
 		parallelRows(N*hid, rowBlock*hid, func(lo, hi int) {
+			if fast {
+				silu(a.g[lo:hi], a.u[lo:hi], a.sg[lo:hi], a.h[lo:hi])
+				return
+			}
 			for i := lo; i < hi; i++ {
 				g := a.g[i]
 				sg := 1 / (1 + exp(-g))
@@ -305,12 +310,53 @@ func (n *Net[T]) attention(ws *workspace[T], q, k, v, out, probs []T) {
 			P = *sp
 		}
 		gemm1(false, true, Tn, Tn, hd, scale, q[o:], d, k[o:], d, 0, P, Tn)
-		causalSoftmax(P, Tn)
+		if n.exactMath {
+			causalSoftmax(P, Tn)
+		} else {
+			causalSoftmaxFast(P, Tn)
+		}
 		gemm1(false, false, Tn, hd, Tn, 1, P, Tn, v[o:], d, 0, out[o:], d)
 		if sp != nil {
 			putScratch(sp)
 		}
 	})
+}
+
+// silu sets sg = sigmoid(g) and h = g·sg·u with the vectorised exp.
+func silu[T Float](g, u, sg, h []T) {
+	for i, v := range g {
+		sg[i] = -v
+	}
+	vexp(sg, true)
+	for i, e := range sg {
+		s := 1 / (1 + e)
+		sg[i] = s
+		h[i] = g[i] * s * u[i]
+	}
+}
+
+// causalSoftmaxFast is causalSoftmax with the vectorised exp.
+func causalSoftmaxFast[T Float](P []T, Tn int) {
+	for i := 0; i < Tn; i++ {
+		row := P[i*Tn : i*Tn+i+1]
+		mx := row[0]
+		for _, v := range row[1:] {
+			mx = max(mx, v)
+		}
+		for j := range row {
+			row[j] -= mx
+		}
+		vexp(row, true)
+		var s float64
+		for _, v := range row {
+			s += float64(v)
+		}
+		inv := T(1 / s)
+		for j := range row {
+			row[j] *= inv
+		}
+		clear(P[i*Tn+i+1 : (i+1)*Tn])
+	}
 }
 
 // causalSoftmax turns scores into probabilities row by row over j <= i and

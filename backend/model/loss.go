@@ -307,6 +307,10 @@ func (n *Net[T]) headLoss(ws *workspace[T], nf []T, targets []int, losses []toke
 			for r := lo; r < hi; r++ {
 				t := c0 + r
 				row := logits[r*V : (r+1)*V]
+				if !n.exactMath {
+					headRowFast(row, targets[t], t, lps, lossVals, losses, backward)
+					continue
+				}
 				lse := logSumExp(row)
 				lp := float64(row[targets[t]]) - lse
 				lps[t] = lp
@@ -332,6 +336,39 @@ func (n *Net[T]) headLoss(ws *workspace[T], nf []T, targets []int, losses []toke
 		}
 	}
 	return lps, lossVals
+}
+
+// headRowFast is one row of headLoss with the vectorised exp: it computes
+// the target's logprob and loss and, when backward, leaves dL/dlogits in
+// the row.
+func headRowFast[T Float](row []T, target, t int, lps, lossVals []float64, losses []tokenLoss, backward bool) {
+	tv := row[target]
+	mx := row[0]
+	for _, x := range row[1:] {
+		mx = max(mx, x)
+	}
+	for j := range row {
+		row[j] -= mx
+	}
+	vexp(row, true)
+	var z float64
+	for _, e := range row {
+		z += float64(e)
+	}
+	lp := float64(tv) - (float64(mx) + math.Log(z))
+	lps[t] = lp
+	var dlp float64
+	if losses != nil {
+		lossVals[t], dlp = losses[t](lp)
+	}
+	if !backward {
+		return
+	}
+	c := T(-dlp / z)
+	for j := range row {
+		row[j] *= c
+	}
+	row[target] += T(dlp)
 }
 
 func headChunk(V int) int {

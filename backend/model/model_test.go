@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tkx-dev/tkx/backend/kernels"
 )
 
 func ceData(tokens []int, weights float64) Datum {
@@ -654,6 +656,17 @@ func TestPromptLogprobs(t *testing.T) {
 }
 
 func TestFloat32MatchesFloat64(t *testing.T) {
+	for _, path := range kernels.Paths() {
+		prev, err := kernels.SetPath(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(path, testFloat32MatchesFloat64)
+		kernels.SetPath(prev)
+	}
+}
+
+func testFloat32MatchesFloat64(t *testing.T) {
 	cfg := LocalTiny()
 	n64, err := NewRandom[float64](cfg, 10)
 	if err != nil {
@@ -871,5 +884,53 @@ func TestMultiPassEqualsOnePass(t *testing.T) {
 	assertGradsClose(t, "passes of 10 tokens vs one pass", many, one, 1e-12)
 	if math.Abs(r1.Metrics["loss:sum"]-r2.Metrics["loss:sum"]) > 1e-12 || len(r2.Logprobs) != 5 || len(r2.Logprobs[3]) != 12 {
 		t.Fatal("multi-pass results differ")
+	}
+}
+
+func TestFastExpMatchesExact(t *testing.T) {
+	m := tinyLoRA(t, 31)
+	perturbB(m, 5, 0.05)
+	rng := rand.New(rand.NewPCG(2, 2))
+	var data []Datum
+	for _, L := range []int{50, 17} {
+		seq := make([]int, L+1)
+		for i := range seq {
+			seq[i] = rng.IntN(288)
+		}
+		data = append(data, ceData(seq, 0.1))
+	}
+	grads := func(exact bool) ([][]float32, [][]float32) {
+		m.SetExactMath(exact)
+		m.ZeroGrad()
+		r, err := m.ForwardBackward(data, LossCrossEntropy, nil, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g [][]float32
+		for _, p := range m.params {
+			g = append(g, append([]float32(nil), p.grad...))
+		}
+		m.ZeroGrad()
+		return r.Logprobs, g
+	}
+	lf, gf := grads(false)
+	le, ge := grads(true)
+	for i := range lf {
+		for j := range lf[i] {
+			if math.Abs(float64(lf[i][j]-le[i][j])) > 1e-5 {
+				t.Fatalf("logprob: fast %v exact %v", lf[i][j], le[i][j])
+			}
+		}
+	}
+	for i := range gf {
+		var num, den float64
+		for j := range gf[i] {
+			d := float64(gf[i][j] - ge[i][j])
+			num += d * d
+			den += float64(ge[i][j]) * float64(ge[i][j])
+		}
+		if den > 0 && math.Sqrt(num/den) > 1e-4 {
+			t.Fatalf("%s: relative gradient difference %g", m.params[i].name, math.Sqrt(num/den))
+		}
 	}
 }

@@ -114,7 +114,17 @@ type Net[T Float] struct {
 	ws     *workspace[T]
 	// hasGrad is true when gradients were accumulated since the last step.
 	hasGrad bool
+	// exactMath uses math.Exp everywhere (the numerics the shipped
+	// checkpoint was trained with) instead of the vectorised kernels.Exp.
+	exactMath bool
 }
+
+// SetExactMath selects scalar math.Exp (true) or the vectorised kernels.Exp
+// (false, the default; ~1 ulp in float32) for softmax, SiLU and
+// log-softmax. The pretraining command uses exact math so that it
+// reproduces the shipped checkpoint bit for bit. float64 networks always use
+// math.Exp.
+func (n *Net[T]) SetExactMath(exact bool) { n.exactMath = exact }
 
 // Model is the float32 network the engine uses.
 type Model = Net[float32]

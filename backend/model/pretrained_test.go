@@ -77,4 +77,24 @@ func TestPretrainedCheckpoint(t *testing.T) {
 	if correct < minPretrainedCorrect {
 		t.Fatalf("only %d/%d arithmetic answers correct, want >= %d", correct, total, minPretrainedCorrect)
 	}
+	// Greedy, without the few-shot prefix.
+	reqs, want = nil, nil
+	for i := 0; i < 32; i++ {
+		x, y := rng.IntN(101), rng.IntN(101)
+		reqs = append(reqs, SampleRequest{Prompt: byteIDs(fmt.Sprintf("User: What is %d + %d?\n\nAssistant:", x, y)), NumSamples: 1,
+			Params: SamplingParams{MaxTokens: 12, StopSequences: [][]int{stop}}})
+		want = append(want, x+y)
+	}
+	res, _ = s.SampleMany(reqs)
+	greedy := 0
+	for i := range res {
+		out := byteText(res[i].Sequences[0].Tokens)
+		if out == fmt.Sprintf(" %d\n\nUser:", want[i]) {
+			greedy++
+		}
+	}
+	t.Logf("greedy: %d/32 exactly right with a clean stop", greedy)
+	if greedy < minPretrainedGreedy {
+		t.Fatalf("greedy arithmetic %d/32, want >= %d", greedy, minPretrainedGreedy)
+	}
 }

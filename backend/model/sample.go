@@ -26,6 +26,7 @@ func (n *Net[T]) Sampler() *Sampler[T] {
 		cfg.Tied = false
 	}
 	s := alloc[T](cfg)
+	s.exactMath = n.exactMath
 	copy(s.embed, n.embed)
 	copy(s.finalNorm, n.finalNorm)
 	for i, ly := range n.layers {
@@ -455,14 +456,14 @@ func topK[T Float](row []T, lse float64, k int) []TokenLogprob {
 
 // decoder holds the activations of one decode step for up to B sequences.
 type decoder[T Float] struct {
-	x, n, q, k, v, att, g, u, h []T
-	r                           []T
+	x, n, q, k, v, att, g, u, h, sg []T
+	r                               []T
 }
 
 func newDecoder[T Float](cfg Config, B int) *decoder[T] {
 	d, h := cfg.Dim, cfg.Hidden
 	return &decoder[T]{x: make([]T, B*d), n: make([]T, B*d), q: make([]T, B*d), k: make([]T, B*d),
-		v: make([]T, B*d), att: make([]T, B*d), g: make([]T, B*h), u: make([]T, B*h), h: make([]T, B*h), r: make([]T, B)}
+		v: make([]T, B*d), att: make([]T, B*d), g: make([]T, B*h), u: make([]T, B*h), h: make([]T, B*h), sg: make([]T, B*h), r: make([]T, B)}
 }
 
 // step feeds one token per live sequence (toks at positions pos, caches of
@@ -505,20 +506,7 @@ func (dc *decoder[T]) step(s *Sampler[T], toks, pos []int, caches []kvCache[T], 
 			// Scores for every cached position (a row times Kᵀ), then the
 			// causal softmax row and the weighted sum of values (a row times V).
 			gemm1(false, true, 1, np, hd, T(scale), q, hd, kc[h*hd:], d, 0, sc, np)
-			mx := sc[0]
-			for _, v := range sc[1:] {
-				mx = max(mx, v)
-			}
-			var z float64
-			for j, v := range sc {
-				e := math.Exp(float64(v - mx))
-				sc[j] = T(e)
-				z += e
-			}
-			inv := 1 / z
-			for j := range sc {
-				sc[j] = T(float64(sc[j]) * inv)
-			}
+			causalSoftmaxRow(sc, !net.exactMath)
 			gemm1(false, false, 1, hd, np, 1, sc, np, vc[h*hd:], d, 0, dc.att[i*d+h*hd:], hd)
 			putScratch(sp)
 		})
@@ -526,14 +514,38 @@ func (dc *decoder[T]) step(s *Sampler[T], toks, pos []int, caches []kvCache[T], 
 		rmsNorm(x, dc.n, dc.r, ly.mlpNorm, d, eps)
 		gemm(false, false, B, hid, d, 1, dc.n, d, s.wT[ly.gate], hid, 0, dc.g, hid)
 		gemm(false, false, B, hid, d, 1, dc.n, d, s.wT[ly.up], hid, 0, dc.u, hid)
-		for i := 0; i < B*hid; i++ {
-			g := dc.g[i]
-			dc.h[i] = g / (1 + exp(-g)) * dc.u[i]
+		if net.exactMath {
+			for i := 0; i < B*hid; i++ {
+				g := dc.g[i]
+				dc.h[i] = g / (1 + exp(-g)) * dc.u[i]
+			}
+		} else {
+			silu(dc.g[:B*hid], dc.u[:B*hid], dc.sg[:B*hid], dc.h[:B*hid])
 		}
 		gemm(false, false, B, d, hid, 1, dc.h, hid, s.wT[ly.down], d, 1, x, d)
 	}
 	rmsNorm(x, dc.n, dc.r, net.finalNorm, d, eps)
 	gemm(false, false, B, V, d, 1, dc.n, d, s.wT[net.head], V, 0, logits[:B*V], V)
+}
+
+// causalSoftmaxRow normalises one row of scores in place.
+func causalSoftmaxRow[T Float](sc []T, fast bool) {
+	mx := sc[0]
+	for _, v := range sc[1:] {
+		mx = max(mx, v)
+	}
+	for j := range sc {
+		sc[j] -= mx
+	}
+	vexp(sc, fast)
+	var z float64
+	for _, v := range sc {
+		z += float64(v)
+	}
+	inv := T(1 / z)
+	for j := range sc {
+		sc[j] *= inv
+	}
 }
 
 // ComputeLogprobs returns the log-probability of every token given the ones

@@ -20,31 +20,12 @@ func RowFromStarlark(v starlark.Value) (datasets.Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, ok := plain(g).(map[string]any)
+	// Plain maps throughout, so rows have one representation.
+	m, ok := host.PlainMaps(g).(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("want a dict, got %s", v.Type())
 	}
 	return m, nil
-}
-
-// plain turns *host.OrderedMap (what dicts convert to) into map[string]any,
-// recursively, so rows have one representation.
-func plain(v any) any {
-	switch x := v.(type) {
-	case *host.OrderedMap:
-		m := make(map[string]any, x.Len())
-		for _, k := range x.Keys() {
-			e, _ := x.Get(k)
-			m[k] = plain(e)
-		}
-		return m
-	case []any:
-		for i := range x {
-			x[i] = plain(x[i])
-		}
-		return x
-	}
-	return v
 }
 
 func rowsToList(rows []datasets.Row) (*starlark.List, error) {

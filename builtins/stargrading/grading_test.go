@@ -12,12 +12,8 @@ func TestGolden(t *testing.T) {
 	startest.RunDir(t, "../../testdata/grading", startest.Options{Modules: []*host.Module{stargrading.Module}})
 }
 
+// Every function's doc and implementation: builtins.TestModuleDocs.
 func TestDocs(t *testing.T) {
-	for _, f := range stargrading.Module.Funcs {
-		if f.Doc == "" || f.Impl == nil {
-			t.Errorf("%s: missing doc or impl", f.Name)
-		}
-	}
 	if h := stargrading.Module.Help(); len(h) < 200 {
 		t.Errorf("help too short: %q", h)
 	}

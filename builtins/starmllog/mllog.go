@@ -59,29 +59,12 @@ a PNG, out defaulting to LOG_DIR/loss.png; returns the PNG's path.`},
 	},
 }
 
-func plain(v any) any {
-	switch x := v.(type) {
-	case *host.OrderedMap:
-		m := make(map[string]any, x.Len())
-		for _, k := range x.Keys() {
-			e, _ := x.Get(k)
-			m[k] = plain(e)
-		}
-		return m
-	case []any:
-		for i := range x {
-			x[i] = plain(x[i])
-		}
-	}
-	return v
-}
-
 func dictArg(fn *starlark.Builtin, what string, v starlark.Value) (map[string]any, error) {
 	g, err := host.FromStarlark(v)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s: %v", fn.Name(), what, err)
 	}
-	m, ok := plain(g).(map[string]any)
+	m, ok := host.PlainMaps(g).(map[string]any)
 	if !ok {
 		return nil, fmt.Errorf("%s: %s must be a dict, got %s", fn.Name(), what, v.Type())
 	}

@@ -201,24 +201,23 @@ func towArg(fnName string, v starlark.Value, def renderers.TrainOnWhat) (rendere
 	return t, nil
 }
 
-func weightsList(w []float32) *starlark.List {
-	vals := make([]starlark.Value, len(w))
-	for i, x := range w {
-		vals[i] = starlark.Float(x)
+// supervisedArgs unpacks (messages, train_on_what=dflt) of the
+// build_supervised_example(s) methods.
+func supervisedArgs(fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple, dflt renderers.TrainOnWhat) ([]renderers.Message, renderers.TrainOnWhat, error) {
+	var msgs, tow starlark.Value
+	if err := starlark.UnpackArgs(fname(fn), args, kwargs, "messages", &msgs, "train_on_what?", &tow); err != nil {
+		return nil, "", err
 	}
-	return starlark.NewList(vals)
+	t, err := towArg(fname(fn), tow, dflt)
+	if err != nil {
+		return nil, "", err
+	}
+	ms, err := messagesFromStarlark(msgs, fname(fn))
+	return ms, t, err
 }
 
 func buildSupervisedExample(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var msgs, tow starlark.Value
-	if err := starlark.UnpackArgs(fname(fn), args, kwargs, "messages", &msgs, "train_on_what?", &tow); err != nil {
-		return nil, err
-	}
-	t, err := towArg(fname(fn), tow, renderers.LastAssistantMessage)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := messagesFromStarlark(msgs, fname(fn))
+	ms, t, err := supervisedArgs(fn, args, kwargs, renderers.LastAssistantMessage)
 	if err != nil {
 		return nil, err
 	}
@@ -226,19 +225,11 @@ func buildSupervisedExample(_ *starlark.Thread, fn *starlark.Builtin, args starl
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", fname(fn), err)
 	}
-	return starlark.Tuple{NewModelInput(mi), weightsList(w)}, nil
+	return starlark.Tuple{NewModelInput(mi), host.Floats(w)}, nil
 }
 
 func buildSupervisedExamples(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var msgs, tow starlark.Value
-	if err := starlark.UnpackArgs(fname(fn), args, kwargs, "messages", &msgs, "train_on_what?", &tow); err != nil {
-		return nil, err
-	}
-	t, err := towArg(fname(fn), tow, renderers.LastAssistantTurn)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := messagesFromStarlark(msgs, fname(fn))
+	ms, t, err := supervisedArgs(fn, args, kwargs, renderers.LastAssistantTurn)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +239,7 @@ func buildSupervisedExamples(_ *starlark.Thread, fn *starlark.Builtin, args star
 	}
 	out := make([]starlark.Value, len(exs))
 	for i, e := range exs {
-		out[i] = starlark.Tuple{NewModelInput(e.Input), weightsList(e.Weights)}
+		out[i] = starlark.Tuple{NewModelInput(e.Input), host.Floats(e.Weights)}
 	}
 	return starlark.NewList(out), nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -121,10 +122,11 @@ func batchSplit(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, k
 func batchKL(thread *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	b := fn.Receiver().(*batch)
 	var scV starlark.Value
-	var coef, discount float64
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "reference_sampling_client", &scV, "coef", &coef, "discount?", &discount); err != nil {
+	var coefN, discountN host.Number
+	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "reference_sampling_client", &scV, "coef", &coefN, "discount?", &discountN); err != nil {
 		return nil, err
 	}
+	coef, discount := float64(coefN), float64(discountN)
 	sc, ok := startinker.AsSamplingClient(scV)
 	if !ok {
 		return nil, fmt.Errorf("%s: reference_sampling_client: got %s, want a tinker SamplingClient", fn.Name(), scV.Type())
@@ -293,8 +295,13 @@ func writeRolloutSummaries(_ *starlark.Thread, fn *starlark.Builtin, args starla
 			fmt.Fprintf(&txt, "---- trajectory %d  total reward %.4g  advantage %+.4g\n", ti, rewards[ti], adv[ti])
 			for k, tr := range t.Transitions {
 				ob := tr.Observation
-				if k > 0 && len(t.Transitions[k-1].Observation)+len(t.Transitions[k-1].Action) <= len(ob) {
-					ob = ob[len(t.Transitions[k-1].Observation)+len(t.Transitions[k-1].Action):] // only the new tokens
+				if k > 0 {
+					// Show only the new tokens when the observation extends the
+					// previous turn.
+					prev := append(append([]int(nil), t.Transitions[k-1].Observation...), t.Transitions[k-1].Action...)
+					if len(prev) <= len(ob) && slices.Equal(prev, ob[:len(prev)]) {
+						ob = ob[len(prev):]
+					}
 				}
 				turn := summaryTurn{Observation: tok.Decode(ob), Action: tok.Decode(tr.Action), Reward: tr.Reward, StopReason: tr.SampleStopReason, Metrics: tr.Metrics, Logs: tr.Logs}
 				s.Turns = append(s.Turns, turn)

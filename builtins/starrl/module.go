@@ -332,7 +332,7 @@ func tokenCompleter(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tupl
 	var (
 		scV                         starlark.Value
 		maxTokens                   int
-		temperature                 = 1.0
+		temperature                 = host.Number(1.0)
 		ctxWindow, maxConc, version = 0, 64, 0
 	)
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "sampling_client", &scV, "max_tokens", &maxTokens, "temperature?", &temperature,
@@ -343,7 +343,7 @@ func tokenCompleter(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tupl
 	if !ok {
 		return nil, fmt.Errorf("%s: sampling_client: got %s, want a tinker SamplingClient", fn.Name(), scV.Type())
 	}
-	c, err := rollout.NewTinkerCompleter(sc, maxTokens, temperature, ctxWindow, maxConc)
+	c, err := rollout.NewTinkerCompleter(sc, maxTokens, float64(temperature), ctxWindow, maxConc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fn.Name(), err)
 	}
@@ -378,7 +378,7 @@ type rolloutArgs struct {
 	strategy     string
 	maxRetries   int
 	minGroupSize int
-	timeout      float64
+	timeout      host.Number
 	maxTurns     int
 }
 
@@ -392,7 +392,7 @@ func (a *rolloutArgs) options(name string) (rollout.Options, error) {
 	}
 	o := rollout.Options{
 		Strategy: rollout.Strategy{Kind: a.strategy, MaxRetries: a.maxRetries, MinGroupSize: a.minGroupSize},
-		Timeout:  time.Duration(a.timeout * float64(time.Second)),
+		Timeout:  time.Duration(float64(a.timeout) * float64(time.Second)),
 		MaxTurns: a.maxTurns,
 	}
 	if err := o.Strategy.Validate(); err != nil {

@@ -80,7 +80,7 @@ func newProblemEnv(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 		answer                starlark.Value = starlark.None
 		grader                               = "boxed"
 		checkAnswer, checkFmt starlark.Value = starlark.None, starlark.None
-		formatCoef                           = 0.1
+		formatCoef                           = host.Number(0.1)
 		prefix                starlark.Value = starlark.None
 	)
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "renderer", &rv, "question", &question, "answer?", &answer,
@@ -91,7 +91,7 @@ func newProblemEnv(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 	if !ok {
 		return nil, fmt.Errorf("%s: renderer: got %s, want a renderer (renderers.get_renderer)", fn.Name(), rv.Type())
 	}
-	e := &problemEnv{r: r, rv: rv, question: question, grader: grader, formatCoef: formatCoef}
+	e := &problemEnv{r: r, rv: rv, question: question, grader: grader, formatCoef: float64(formatCoef)}
 	if answer != starlark.None {
 		s, ok := starlark.AsString(answer)
 		if !ok {
@@ -255,8 +255,8 @@ type messageEnv struct {
 func newMessageEnv(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		rv, msgsV, stepV starlark.Value
-		failed           = -1.0
-		overflow         = -0.1
+		failed           = host.Number(-1.0)
+		overflow         = host.Number(-0.1)
 		maxTokens        = 0
 	)
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "renderer", &rv, "messages", &msgsV, "step", &stepV,
@@ -283,7 +283,7 @@ func newMessageEnv(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple
 	if maxTokens < 0 {
 		return nil, fmt.Errorf("%s: max_trajectory_tokens = %d must be ≥ 0", fn.Name(), maxTokens)
 	}
-	return &messageEnv{r: r, initial: msgs, stepFn: step, twoArgs: two, failedParse: failed, ctxOverrun: overflow, maxTokens: maxTokens}, nil
+	return &messageEnv{r: r, initial: msgs, stepFn: step, twoArgs: two, failedParse: float64(failed), ctxOverrun: float64(overflow), maxTokens: maxTokens}, nil
 }
 
 func (e *messageEnv) String() string {

@@ -453,7 +453,7 @@ func starlarkLoss(parent *starlark.Thread, name string, data starlark.Value, fn 
 		}
 		lpl := make([]starlark.Value, len(lps))
 		for i, lp := range lps {
-			lpl[i] = floatList(lp)
+			lpl[i] = host.Floats(lp)
 		}
 		res, err := starlark.Call(th, fn, starlark.Tuple{data, starlark.NewList(lpl)}, nil)
 		if err != nil {

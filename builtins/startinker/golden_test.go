@@ -1,7 +1,6 @@
 package startinker
 
 import (
-	"net/http"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -86,5 +85,4 @@ func TestModuleDocs(t *testing.T) {
 	if !strings.Contains(Module.Help(), "tinker.service_client(") {
 		t.Fatal(Module.Help())
 	}
-	_ = http.MethodGet
 }

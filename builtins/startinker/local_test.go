@@ -156,8 +156,11 @@ func TestClientAgainstLocalBackend(t *testing.T) {
 	var names []string
 	for {
 		h, err := tr.Next()
-		if err != nil {
+		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			t.Fatalf("reading the checkpoint archive after %v: %v", names, err)
 		}
 		names = append(names, h.Name)
 	}

@@ -162,14 +162,6 @@ func floatRepr(f float64) string {
 	return s
 }
 
-func floatList[T float32 | float64](xs []T) *starlark.List {
-	out := make([]starlark.Value, len(xs))
-	for i, x := range xs {
-		out[i] = starlark.Float(x)
-	}
-	return starlark.NewList(out)
-}
-
 // nullableFloatList maps NaN to None (prompt logprobs).
 func nullableFloatList[T float32 | float64](xs []T) *starlark.List {
 	out := make([]starlark.Value, len(xs))
@@ -179,14 +171,6 @@ func nullableFloatList[T float32 | float64](xs []T) *starlark.List {
 		} else {
 			out[i] = starlark.Float(x)
 		}
-	}
-	return starlark.NewList(out)
-}
-
-func intList[T int | int32 | int64](xs []T) *starlark.List {
-	out := make([]starlark.Value, len(xs))
-	for i, x := range xs {
-		out[i] = starlark.MakeInt64(int64(x))
 	}
 	return starlark.NewList(out)
 }

@@ -27,7 +27,7 @@ func newChunk(c protocol.Chunk) *object {
 	o.get = func(name string) (starlark.Value, bool, error) {
 		switch name {
 		case "tokens":
-			return intList(c.Tokens), c.Type == protocol.ChunkEncodedText, nil
+			return host.Ints(c.Tokens), c.Type == protocol.ChunkEncodedText, nil
 		case "length":
 			n, err := c.Length()
 			return starlark.MakeInt(n), true, err
@@ -66,7 +66,7 @@ func newModelInput(m protocol.ModelInput) *object {
 	}
 	o.repr = func() string {
 		if toks, err := m.Tokens(); err == nil {
-			return "ModelInput(tokens=" + shortRepr(intList(toks)) + ")"
+			return "ModelInput(tokens=" + shortRepr(host.Ints(toks)) + ")"
 		}
 		parts := make([]string, len(m.Chunks))
 		for i, c := range m.Chunks {
@@ -82,7 +82,7 @@ func newModelInput(m protocol.ModelInput) *object {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", fn.Name(), err)
 		}
-		return intList(toks), nil
+		return host.Ints(toks), nil
 	})
 	return o
 }
@@ -172,9 +172,9 @@ func newTensor(t protocol.TensorData) *object {
 	o := &object{typ: "TensorData", payload: t, fields: []string{"data", "dtype", "shape"}}
 	data := func() *starlark.List {
 		if t.DType == protocol.DTypeInt64 {
-			return intList(t.Int64)
+			return host.Ints(t.Int64)
 		}
-		return floatList(t.Float32)
+		return host.Floats(t.Float32)
 	}
 	o.get = func(name string) (starlark.Value, bool, error) {
 		switch name {
@@ -184,16 +184,16 @@ func newTensor(t protocol.TensorData) *object {
 			return starlark.String(t.DType), true, nil
 		case "shape":
 			if t.Shape == nil {
-				return intList([]int64{int64(t.Len())}), true, nil
+				return host.Ints([]int64{int64(t.Len())}), true, nil
 			}
-			return intList(t.Shape), true, nil
+			return host.Ints(t.Shape), true, nil
 		}
 		return nil, false, nil
 	}
 	o.repr = func() string {
 		s := "TensorData(" + shortRepr(data()) + ", dtype=" + string(t.DType)
 		if t.Shape != nil {
-			s += ", shape=" + shortRepr(intList(t.Shape))
+			s += ", shape=" + shortRepr(host.Ints(t.Shape))
 		}
 		if t.IsSparse() {
 			s += ", sparse"
@@ -211,7 +211,7 @@ func newTensor(t protocol.TensorData) *object {
 		if err != nil {
 			return nil, err
 		}
-		return floatList(d), nil
+		return host.Floats(d), nil
 	})
 	return o
 }
@@ -410,7 +410,7 @@ func newSamplingParams(p protocol.SamplingParams) *object {
 	if p.Stop != nil {
 		switch {
 		case p.Stop.Tokens != nil:
-			stop = intList(p.Stop.Tokens)
+			stop = host.Ints(p.Stop.Tokens)
 		case p.Stop.Single && len(p.Stop.Strings) == 1:
 			stop = starlark.String(p.Stop.Strings[0])
 		default:
@@ -554,9 +554,9 @@ func newSampleResponse(r *protocol.SampleResponse) *object {
 	for i, s := range r.Sequences {
 		var lp starlark.Value = starlark.None
 		if s.Logprobs != nil {
-			lp = floatList(s.Logprobs)
+			lp = host.Floats(s.Logprobs)
 		}
-		seqs[i] = record("SampledSequence", s, "tokens", intList(s.Tokens), "logprobs", lp, "stop_reason", starlark.String(s.StopReason))
+		seqs[i] = record("SampledSequence", s, "tokens", host.Ints(s.Tokens), "logprobs", lp, "stop_reason", starlark.String(s.StopReason))
 	}
 	var plp starlark.Value = starlark.None
 	if r.PromptLogprobs != nil {

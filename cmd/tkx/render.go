@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tkx-dev/tkx/modelinfo"
@@ -105,6 +106,11 @@ func runRender(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *gen && *towS != string(renderers.LastAssistantMessage) {
 		return usage("--train-on-what has no meaning with --generation-prompt")
+	}
+	if *date != "" {
+		if _, err := time.Parse("2006-01-02", *date); err != nil {
+			return usage("--date: want YYYY-MM-DD, got %q", *date)
+		}
 	}
 	opts := renderOpts{json: *asJSON, gen: *gen, tow: tow}
 	switch *color {

@@ -3,10 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tkx-dev/tkx/tokenizer/tokenizertest"
 )
 
 func renderRun(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -91,6 +92,7 @@ func TestRenderErrors(t *testing.T) {
 		{renderConvs, []string{"--model", "tkx/local-bse"}, 1, []string{"tkx/local-base"}},
 		{renderConvs, []string{"--renderer", "qwen3"}, 2, []string{"--model"}},
 		{renderConvs, []string{"--model", "tkx/local-base", "--train-on-what", "everything"}, 2, []string{"all_tokens"}},
+		{renderConvs, []string{"--model", "tkx/local-base", "--renderer", "gpt_oss_medium_reasoning", "--date", "2025-13-01"}, 2, []string{`--date: want YYYY-MM-DD, got "2025-13-01"`}},
 		{"{\"messages\":[{\"role\":\"user\",\"content\":\"a\"}]}\n{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"tool\",\"content\":\"b\"}]}\n",
 			[]string{"--model", "tkx/local-base"}, 1, []string{"stdin:2: conversation 1", "message 1", `"tool"`}},
 		{"{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"{x\"}}]}]}\n",
@@ -113,10 +115,7 @@ func TestRenderErrors(t *testing.T) {
 // With the real Qwen3 tokenizer (scripts/test-setup.sh), --renderer jinja
 // and --renderer qwen3 agree on a generation prompt.
 func TestRenderJinjaMatchesQwen3(t *testing.T) {
-	p := filepath.Join("..", "..", "testdata", ".cache", "tokenizers", "qwen3", "tokenizer.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Skip("qwen3 tokenizer not installed (scripts/test-setup.sh)")
-	}
+	p := tokenizertest.Require(t, "qwen3", "tokenizer.json")
 	in := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"},{"role":"user","content":"2+2?"}]}` + "\n"
 	_, a, errs := renderRun(t, in, "--tokenizer", p, "--renderer", "qwen3", "--json", "--generation-prompt")
 	_, b, errs2 := renderRun(t, in, "--tokenizer", p, "--renderer", "jinja", "--json", "--generation-prompt")

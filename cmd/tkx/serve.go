@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 
 const serveUsage = `Usage: tkx serve [--addr 127.0.0.1:8100] [--data-dir DIR] [--api-key KEY]
                  [--allow-remote] [--faults SPEC] [--seq-gap-timeout 30s]
+                 [--log-requests] [--idle-unload 0]
 
 Serves the embedded local backend over HTTP with the Tinker protocol, so any
 Tinker client (tkx, or the Python SDK with TINKER_BASE_URL) can train and
@@ -38,6 +42,12 @@ sample against it.
   --seq-gap-timeout D    how long a model waits for a missing seq_id while
                          later requests are queued before skipping it
                          (default 30s).
+  --idle-unload D        unload a model after D without requests (e.g. 2h),
+                         freeing its memory; checkpoints stay on disk
+                         (default 0: keep models until unload or shutdown).
+  --log-requests         log every request (method, path, status, time) to
+                         stderr; retrieve_future polls that answer try_again
+                         are not logged.
 
 Stops gracefully on SIGINT/SIGTERM: in-flight requests finish, checkpoints on
 disk are complete.`
@@ -60,6 +70,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "")
 	faults := fs.String("faults", "", "")
 	gap := fs.Duration("seq-gap-timeout", 30*time.Second, "")
+	logReq := fs.Bool("log-requests", false, "")
+	idle := fs.Duration("idle-unload", 0, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, serveUsage)
@@ -81,6 +93,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tkx serve: --faults: %v\n", err)
 		return exitUsage
 	}
+	if *idle < 0 {
+		fmt.Fprintf(stderr, "tkx serve: --idle-unload must be ≥ 0\n")
+		return exitUsage
+	}
 	if *gap <= 0 {
 		fmt.Fprintf(stderr, "tkx serve: --seq-gap-timeout must be > 0\n")
 		return exitUsage
@@ -92,7 +108,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, time.Now().Format("15:04:05 ")+format+"\n", a...)
 	}
-	e, err := backend.NewEngine(backend.Options{DataDir: dir, APIKey: *apiKey, Faults: fc, SeqGapTimeout: *gap, Logf: logf})
+	e, err := backend.NewEngine(backend.Options{DataDir: dir, APIKey: *apiKey, Faults: fc, SeqGapTimeout: *gap, IdleUnload: *idle, Logf: logf})
 	if err != nil {
 		fmt.Fprintf(stderr, "tkx serve: %v\n", err)
 		return exitFailure
@@ -102,7 +118,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tkx serve: %v\n", err)
 		return exitFailure
 	}
-	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	var h http.Handler = e.Handler()
+	if *logReq {
+		h = logRequests(h, logf)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
@@ -173,4 +193,57 @@ func checkLoopback(addr string, allow bool) error {
 		}
 	}
 	return nil
+}
+
+// statusRecorder remembers a response's status and size.
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int
+	head  []byte // the first bytes of the body
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	if len(s.head) < 64 {
+		s.head = append(s.head, b[:min(len(b), 64-len(s.head))]...)
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+// Hijack passes through so fault injection can drop connections.
+func (s *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if hj, ok := s.ResponseWriter.(http.Hijacker); ok {
+		s.code = -1
+		return hj.Hijack()
+	}
+	return nil, nil, fmt.Errorf("hijacking not supported")
+}
+
+// logRequests logs each request with its status and duration.
+func logRequests(next http.Handler, logf func(string, ...any)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/api/v1/retrieve_future" && bytes.Contains(rec.head, []byte(`"try_again"`)) {
+			return // polling would flood the log
+		}
+		status := strconv.Itoa(rec.code)
+		if rec.code == -1 {
+			status = "dropped"
+		}
+		logf("%s %s %s %dB %s", r.Method, r.URL.Path, status, rec.bytes, time.Since(start).Round(time.Microsecond))
+	})
 }

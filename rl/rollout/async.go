@@ -212,6 +212,12 @@ func (p *Pool) Take(ctx context.Context, n, step int) ([]Sampled, error) {
 		s := p.done[0]
 		p.done = p.done[1:]
 		if stale := step - s.Version; p.maxOff >= 0 && stale > p.maxOff {
+			if cur := p.policy.PolicyVersion(); step-cur > p.maxOff {
+				// Rolling it out again would be just as stale: the caller
+				// trains ahead of the weights it gives the policy.
+				p.done = append([]Sampled{s}, p.done...)
+				return nil, fmt.Errorf("rollout pool: step %d is more than max_steps_off_policy = %d steps ahead of the policy's version %d (set the new sampling client with its version after each step)", step, p.maxOff, cur)
+			}
 			p.queue = append([]queued{{b: s.Builder, seq: s.Seq}}, p.queue...)
 			requeued++
 			p.cond.Broadcast()

@@ -369,3 +369,13 @@ func TestConcurrentGroupsRace(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestPoolRefusesToSpinWhenThePolicyLagsBehind(t *testing.T) {
+	pool, _ := NewPool(context.Background(), &fakePolicy{}, Options{}, 2, 1)
+	defer pool.Close()
+	pool.Submit(newBuilder(2, 1))
+	_, err := pool.Take(context.Background(), 1, 5)
+	if err == nil || !strings.Contains(err.Error(), "ahead of the policy's version 0") {
+		t.Fatalf("want a lagging-policy error, got %v", err)
+	}
+}

@@ -93,3 +93,27 @@ func TestLRSchedule(t *testing.T) {
 		t.Fatalf("final lr %g", v)
 	}
 }
+
+func TestMainBadInput(t *testing.T) {
+	var out, errb strings.Builder
+	if rc := Main([]string{"-nope"}, &out, &errb); rc != 2 {
+		t.Fatalf("unknown flag: rc %d", rc)
+	}
+	if rc := Main([]string{"extra"}, &out, &errb); rc != 2 {
+		t.Fatalf("stray argument: rc %d", rc)
+	}
+	if rc := Main([]string{"-eval", "/nonexistent/x.safetensors"}, &out, &errb); rc != 1 || !strings.Contains(errb.String(), "nonexistent") {
+		t.Fatalf("missing checkpoint: rc %d, %q", rc, errb.String())
+	}
+}
+
+func TestShippedStagesAreConsistent(t *testing.T) {
+	if len(Shipped) != 3 || Shipped[0].Init != "" || Shipped[2].AnswerW != 6 {
+		t.Fatalf("Shipped = %+v", Shipped)
+	}
+	for i, s := range Shipped {
+		if s.Steps <= 0 || s.Batch <= 0 || s.LR <= 0 || (s.StopAt != 0 && s.StopAt > s.Steps) {
+			t.Fatalf("stage %d: %+v", i+1, s)
+		}
+	}
+}

@@ -162,6 +162,8 @@ func Train(s Stage, o runOpts, log io.Writer) error {
 			return fmt.Errorf("%s: %v", s.Init, err)
 		}
 	}
+	// Scalar math.Exp: the numerics the shipped checkpoint was made with.
+	m.SetExactMath(true)
 	b := &batcher{rng: rand.New(rand.NewPCG(s.DataSeed, 0x636f72707573)), maxLen: cfg.MaxSeq + 1, arithPct: s.ArithPct}
 	fmt.Fprintf(log, "pretrain %s: %d params, steps %d, batch %d, lr %g (warmup %d, cosine to %g), wd %g, clip %g, seed %d, data-seed %d, arith-pct %d, answer-weight %g, init %q\n",
 		cfg.Name, cfg.NumParams(), s.Steps, s.Batch, s.LR, s.Warmup, s.MinLRFrac, s.WD, s.Clip, s.Seed, s.DataSeed, s.ArithPct, s.AnswerW, s.Init)
