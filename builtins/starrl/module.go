@@ -109,6 +109,13 @@ context_overflow), and at most max_concurrency sample requests are in
 flight. policy.set_sampling_client(client, version) swaps the weights
 (version: the training step they come from) for the next requests;
 policy.version, policy.sampling_client read them back.`},
+		{Name: "message_completer", Impl: newMessageCompleter, Doc: `message_completer(policy, renderer) -> completer
+
+The cookbook's MessageCompleter: completer.complete(messages) renders the
+conversation, samples one response from the token_completer's current
+weights and returns the parsed assistant message (a dict). For judges and
+the other side of multi-agent envs; calling it from an env's step blocks
+that env's group while it samples.`},
 		{Name: "do_group_rollouts", Impl: doGroupRollouts, Doc: `do_group_rollouts(builders, policy, strategy="fail_fast", max_retries=3, min_group_size=1, timeout=0, max_turns=0, group_concurrency=0) -> result
 
 Rolls out every builder's group at once, each episode on its own goroutine

@@ -48,9 +48,8 @@ type Stage struct {
 //  3. arithmetic-heavy with the answer digits' loss weighted 6x, 600 steps
 //     (the units digit was what the model still got wrong).
 //
-// Stages were cut short (StopAt) to fit the time available on a busy 2-core
-// machine; StopAt keeps each stage's learning-rate schedule, so the stages
-// reproduce exactly.
+// Stages 1 and 2 stop early (StopAt) where a first, slower attempt on a
+// busy machine was cut; StopAt keeps each stage's learning-rate schedule.
 var Shipped = []Stage{
 	{Steps: 1000, StopAt: 600, Batch: 16, Warmup: 100, LR: 2e-3, MinLRFrac: 0.1, WD: 0.01, Clip: 1, Seed: 1, DataSeed: 2, ArithPct: 55},
 	{Steps: 1000, StopAt: 400, Batch: 16, Warmup: 30, LR: 1.5e-3, MinLRFrac: 0.1, WD: 0.01, Clip: 1, Seed: 1, DataSeed: 3, ArithPct: 80},
