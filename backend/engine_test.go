@@ -530,10 +530,21 @@ func TestEngineIdleModelsAreUnloaded(t *testing.T) {
 	busy := c.createModel(sid, 1, fakeBase, 1)
 	e.unloadIdle(time.Now()) // nothing is idle yet
 	c.awaitJSON(c.submit(protocol.PathOptimStep, protocol.OptimStepRequest{ModelID: mid, SeqID: 1, AdamParams: protocol.DefaultAdamParams()}), nil)
-	e.mu.Lock()
-	e.models[busy].meta.LastRequest = time.Now().Add(-2 * time.Hour)
-	e.mu.Unlock()
-	e.unloadIdle(time.Now())
+	// The busy model's creation may still be finishing in its sequencer
+	// (a model is only unloaded when its queue is idle): retry until it is.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		e.mu.Lock()
+		m := e.models[busy]
+		if m != nil {
+			m.meta.LastRequest = time.Now().Add(-2 * time.Hour)
+		}
+		e.mu.Unlock()
+		if m == nil || time.Now().After(deadline) {
+			break
+		}
+		e.unloadIdle(time.Now())
+		time.Sleep(time.Millisecond)
+	}
 	code, body := c.postJSON(protocol.PathOptimStep, protocol.OptimStepRequest{ModelID: busy, SeqID: 1, AdamParams: protocol.DefaultAdamParams()})
 	if code != 404 || !strings.Contains(errText(body), "unloaded after 1h0m0s without requests") {
 		t.Fatalf("idle model: %d %s", code, body)
