@@ -139,38 +139,10 @@ func (e *Engine) routes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("POST "+protocol.PathForwardBackward, fwdbwd(false))
 	mux.HandleFunc("POST "+protocol.PathForward, fwdbwd(true))
-	mux.HandleFunc("POST "+protocol.PathOptimStep, func(w http.ResponseWriter, r *http.Request) {
-		var req protocol.OptimStepRequest
-		if !e.decodeModelJSON(w, r, &req, func() (string, int) { return req.ModelID, req.SeqID }) {
-			return
-		}
-		f, err := e.OptimStep(req)
-		replyFuture(w, f, err)
-	})
-	mux.HandleFunc("POST "+protocol.PathSaveWeights, func(w http.ResponseWriter, r *http.Request) {
-		var req protocol.SaveWeightsRequest
-		if !e.decodeModelJSON(w, r, &req, func() (string, int) { return req.ModelID, req.SeqID }) {
-			return
-		}
-		f, err := e.SaveWeights(req)
-		replyFuture(w, f, err)
-	})
-	mux.HandleFunc("POST "+protocol.PathSaveWeightsForSampler, func(w http.ResponseWriter, r *http.Request) {
-		var req protocol.SaveWeightsForSamplerRequest
-		if !e.decodeModelJSON(w, r, &req, func() (string, int) { return req.ModelID, req.SeqID }) {
-			return
-		}
-		f, err := e.SaveWeightsForSampler(req)
-		replyFuture(w, f, err)
-	})
-	mux.HandleFunc("POST "+protocol.PathLoadWeights, func(w http.ResponseWriter, r *http.Request) {
-		var req protocol.LoadWeightsRequest
-		if !e.decodeModelJSON(w, r, &req, func() (string, int) { return req.ModelID, req.SeqID }) {
-			return
-		}
-		f, err := e.LoadWeights(req)
-		replyFuture(w, f, err)
-	})
+	mux.HandleFunc("POST "+protocol.PathOptimStep, modelFuture(e, e.OptimStep, func(q *protocol.OptimStepRequest) (string, int) { return q.ModelID, q.SeqID }))
+	mux.HandleFunc("POST "+protocol.PathSaveWeights, modelFuture(e, e.SaveWeights, func(q *protocol.SaveWeightsRequest) (string, int) { return q.ModelID, q.SeqID }))
+	mux.HandleFunc("POST "+protocol.PathSaveWeightsForSampler, modelFuture(e, e.SaveWeightsForSampler, func(q *protocol.SaveWeightsForSamplerRequest) (string, int) { return q.ModelID, q.SeqID }))
+	mux.HandleFunc("POST "+protocol.PathLoadWeights, modelFuture(e, e.LoadWeights, func(q *protocol.LoadWeightsRequest) (string, int) { return q.ModelID, q.SeqID }))
 	mux.HandleFunc("POST "+protocol.PathASample, func(w http.ResponseWriter, r *http.Request) {
 		var req protocol.SampleRequest
 		if !decodeJSON(w, r, &req) {
@@ -282,6 +254,19 @@ func reply(w http.ResponseWriter, v any, err error) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// modelFuture is the handler of a JSON future endpoint addressed to one
+// model's sequence: decode, check model_id and seq_id, submit, reply.
+func modelFuture[R any](e *Engine, submit func(R) (*future, error), ids func(*R) (string, int)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req R
+		if !e.decodeModelJSON(w, r, &req, func() (string, int) { return ids(&req) }) {
+			return
+		}
+		f, err := submit(req)
+		replyFuture(w, f, err)
+	}
 }
 
 func replyFuture(w http.ResponseWriter, f *future, err error) {

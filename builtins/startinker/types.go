@@ -114,12 +114,17 @@ func asModelInput(v starlark.Value, what string) (protocol.ModelInput, error) {
 	return protocol.FromTokens(toks), nil
 }
 
-func encodedTextChunkFn(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+// tokensArg unpacks the single "tokens" parameter of the token-list constructors.
+func tokensArg(fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) ([]int32, error) {
 	var tokens starlark.Value
 	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "tokens", &tokens); err != nil {
 		return nil, err
 	}
-	toks, err := asInt32s(tokens, fn.Name()+": tokens")
+	return asInt32s(tokens, fn.Name()+": tokens")
+}
+
+func encodedTextChunkFn(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	toks, err := tokensArg(fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -147,11 +152,7 @@ func modelInputFn(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple,
 }
 
 func modelInputFromIntsFn(_ *starlark.Thread, fn *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	var tokens starlark.Value
-	if err := starlark.UnpackArgs(fn.Name(), args, kwargs, "tokens", &tokens); err != nil {
-		return nil, err
-	}
-	toks, err := asInt32s(tokens, fn.Name()+": tokens")
+	toks, err := tokensArg(fn, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
